@@ -1,0 +1,5 @@
+"""``python -m streamprocs`` is ``dce``."""
+
+from streamprocs.cli.main import app
+
+app()

@@ -1,0 +1,77 @@
+"""Which compiled validator judges an event: contract by topic and discriminator, then version.
+
+Lookups use dictionaries keyed by values precomputed when the set is loaded,
+so routing one event is a few dict lookups, not a scan of the contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from streamprocs.contracts.compiler import CompiledVersion
+from streamprocs.contracts.loader import Contract
+from streamprocs.contracts.model import Locator, Status
+from streamprocs.contracts.verdict import Verdict, single
+
+
+def read_pointer(event: Any, pointer: str) -> Any:
+    """The value at an RFC 6901 pointer, or ``None`` when the event has none there."""
+    node = event
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            if part not in node:
+                return None
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def pointer_text(event: Any, pointer: str) -> str | None:
+    """The scalar at a pointer as text (``3`` and ``"3"`` alike), else ``None``."""
+    found = read_pointer(event, pointer)
+    if found is None or isinstance(found, dict | list | bool):
+        return None
+    return str(found)
+
+
+def locate(locator: Locator, headers: Mapping[str, bytes | None], event: Any) -> str | None:
+    """The text a locator points at in a record: a header's value or a field of the event."""
+    if locator.header is not None:
+        value = headers.get(locator.header)
+        return value.decode("utf-8", "replace") if value is not None else None
+    assert locator.pointer is not None  # the model guarantees exactly one
+    return pointer_text(event, locator.pointer)
+
+
+def parse_version(text: str) -> int | None:
+    """``3``, ``v3`` and ``3.0`` all name version 3; anything else names none."""
+    text = text.strip().lower().removeprefix("v")
+    if text.endswith(".0"):
+        text = text[:-2]
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def select_version(contract: Contract, named: str | None) -> CompiledVersion | Verdict:
+    """The version that judges an event naming ``named`` (``None``: names none)."""
+    if named is None:
+        number = contract.default_version()
+        if number is None:
+            return single("retired_version", f"{contract.id}: every version is retired")
+    else:
+        parsed = parse_version(named)
+        if parsed is None or parsed not in contract.compiled:
+            known = ", ".join(str(n) for n in sorted(contract.compiled))
+            return single(
+                "unknown_version",
+                f"{contract.id} has no version {named[:40]!r} (known: {known})",
+            )
+        number = parsed
+    compiled = contract.compiled[number]
+    if compiled.status is Status.RETIRED:
+        return single("retired_version", f"{contract.id} v{number} is retired")
+    return compiled
