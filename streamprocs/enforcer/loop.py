@@ -1,0 +1,388 @@
+"""The enforcer: consume a batch, judge each record, produce it on, commit. Repeat.
+
+Guarantees:
+- ``exactly_once``: one Kafka transaction per batch holds the output records,
+  the dead-letter records and the consumed offsets; a failed batch is aborted
+  and re-read from its first offset.
+- ``at_least_once``: offsets are committed only after every record of the
+  batch was acknowledged by the broker; a failed batch is re-read.
+
+Records are judged synchronously between two ``consume()`` calls, so a
+rebalance (whose callbacks run inside ``consume()``) never finds a batch open.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import structlog
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from streamprocs.contracts.loader import load_contract_set
+from streamprocs.contracts.router import Decision, Outcome, Router
+from streamprocs.enforcer.config import Guarantee, Settings
+from streamprocs.enforcer.envelope import Source, envelope
+from streamprocs.enforcer.reload import Reloader
+from streamprocs.observability.http import Health
+from streamprocs.observability.logging import RateLimiter
+from streamprocs.observability.metrics import DlqKey, EventKey, Metrics, ViolationKey
+
+log = structlog.get_logger("dce.enforcer")
+
+# Transaction calls block on the broker; a minute is far above a healthy
+# round trip yet short enough for a stuck coordinator to surface as an error.
+TXN_TIMEOUT_S = 60.0
+# librdkafka's local queue is full: give its threads this long to drain it.
+QUEUE_FULL_BACKOFF_S = 0.05
+# Consumer lag comes from librdkafka's statistics, emitted this often.
+STATS_INTERVAL_MS = 5000
+
+
+class FatalError(RuntimeError):
+    """The enforcer cannot go on (fenced by a newer instance, broker refused config)."""
+
+
+@dataclass
+class _Batch:
+    """Per-batch tallies: metrics are updated once per batch, not once per event."""
+
+    first: dict[tuple[str, int], int] = field(default_factory=dict)
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    events: Counter[EventKey] = field(default_factory=Counter)
+    violations: Counter[ViolationKey] = field(default_factory=Counter)
+    dlq: Counter[DlqKey] = field(default_factory=Counter)
+    last_seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    delivery_errors: list[str] = field(default_factory=list)
+
+
+class Enforcer:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.health = Health()
+        self.exactly_once = settings.processing_guarantee is Guarantee.EXACTLY_ONCE
+        contract_set = load_contract_set(settings.contracts_dir, settings.limits)
+        self.router = self._router(contract_set)
+        self.metrics.contracts_changed(contract_set)
+        self.reloader = Reloader(settings, contract_set.revision, self.metrics)
+        self._stop = threading.Event()
+        self._violation_logs = RateLimiter(settings.log.violation_log_interval_s)
+        self._batch: _Batch | None = None
+        self.consumer: Any = None
+        self.producer: Any = None
+
+    def _router(self, contract_set: Any) -> Router:
+        return Router(contract_set, self.settings.limits, self.settings.default_dead_letter)
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish the open batch, commit it and close. Thread- and signal-safe."""
+        self._stop.set()
+
+    def _clients(self) -> tuple[Any, Any]:
+        s = self.settings
+        consumer = Consumer(
+            {
+                **s.kafka,
+                "group.id": s.group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                # Source producers may be transactional: never judge aborted data.
+                "isolation.level": "read_committed",
+                "statistics.interval.ms": STATS_INTERVAL_MS,
+                "stats_cb": self._on_stats,
+                **s.consumer,
+            }
+        )
+        producer_config: dict[str, Any] = {
+            **s.kafka,
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            # Records are forwarded as they came: let the broker, which already
+            # accepted them once, judge their size rather than the client's 1 MB default.
+            "message.max.bytes": 100_000_000,
+            **s.producer,
+        }
+        if self.exactly_once:
+            producer_config["transactional.id"] = s.effective_transactional_id()
+        producer = Producer(producer_config)
+        return consumer, producer
+
+    def run(self) -> None:
+        """Run until ``stop()``; raises ``FatalError`` when it cannot go on."""
+        self.consumer, self.producer = self._clients()
+        try:
+            if self.exactly_once:
+                self.producer.init_transactions(TXN_TIMEOUT_S)
+            self._subscribe()
+            self.reloader.start()
+            log.info(
+                "enforcer started",
+                guarantee=self.settings.processing_guarantee.value,
+                topics=self.router.topics,
+                revision=self.router.revision,
+                processor=self.settings.processor_id,
+                kafka=self.settings.redacted_kafka(),
+            )
+            while not self._stop.is_set():
+                self._maybe_swap_router()
+                messages = self.consumer.consume(
+                    num_messages=self.settings.batch_size, timeout=self.settings.batch_timeout_s
+                )
+                self.health.beat()
+                if messages:
+                    self._process(messages)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        self.reloader.stop()
+        self.health.ready = False
+        self.health.reason = "shutting down"
+        deadline = self.settings.shutdown_timeout_s
+        if self.producer is not None:
+            self.producer.flush(deadline)
+        if self.consumer is not None:
+            # close() leaves the group at once, so partitions move on without
+            # waiting for the session timeout.
+            self.consumer.close()
+        log.info("enforcer stopped")
+
+    def _subscribe(self) -> None:
+        self.consumer.subscribe(
+            self.router.topics, on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        self.health.ready = True
+        self.health.reason = ""
+        log.info(
+            "partitions assigned", partitions=[f"{p.topic}[{p.partition}]" for p in partitions]
+        )
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        # Batches are finished before consume() is called again, so nothing is open here.
+        log.info("partitions revoked", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
+
+    def _on_stats(self, stats_json: str) -> None:
+        try:
+            stats = orjson.loads(stats_json)
+            for topic, data in stats.get("topics", {}).items():
+                for partition, p in data.get("partitions", {}).items():
+                    lag = p.get("consumer_lag")
+                    if partition != "-1" and isinstance(lag, int) and lag >= 0:
+                        self.metrics.consumer_lag.labels(topic, partition).set(lag)
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
+            log.warning("could not read librdkafka statistics")
+
+    def _maybe_swap_router(self) -> None:
+        contract_set = self.reloader.take()
+        if contract_set is None:
+            return
+        old_topics = self.router.topics
+        self.router = self._router(contract_set)
+        self.metrics.contracts_changed(contract_set)
+        log.info("contracts reloaded", revision=contract_set.revision)
+        if self.router.topics != old_topics:
+            self._subscribe()
+
+    # --- one batch ---------------------------------------------------------------------
+
+    def _process(self, messages: list[Message]) -> None:
+        started = time.perf_counter()
+        batch = _Batch()
+        self._batch = batch
+        router = self.router
+        if self.exactly_once:
+            self.producer.begin_transaction()
+        try:
+            for msg in messages:
+                error = msg.error()
+                if error is not None:
+                    self._consumer_error(error)
+                    continue
+                self._route(router, msg, batch)
+        except BaseException:
+            if self.exactly_once:
+                self._abort(batch, "exception while routing")
+            raise
+        if batch.next_offsets:
+            if self.exactly_once:
+                self._commit_transaction(batch)
+            else:
+                self._commit_acknowledged(batch)
+        self.metrics.add_batch(batch.events, batch.violations, batch.dlq, batch.last_seen)
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+
+    def _route(self, router: Router, msg: Any, batch: _Batch) -> None:
+        # ``Any``: the client's stubs type every accessor as optional, which holds
+        # only for error events; those never reach this method.
+        topic = msg.topic()
+        partition = msg.partition()
+        offset = msg.offset()
+        headers = msg.headers()
+        value = msg.value()
+        decision = router.route(topic, headers, value)
+        ts_type, ts = msg.timestamp()
+        timestamp = ts if ts_type != TIMESTAMP_NOT_AVAILABLE else 0
+        if decision.outcome is Outcome.INVALID:
+            target = decision.target
+            out_headers: Any = envelope(
+                headers,
+                decision.verdict,
+                Source(topic, partition, offset, timestamp or None),
+                contract_id=target.contract.id if target else None,
+                version=decision.version,
+                revision=router.revision,
+                processor=self.settings.processor_id,
+            )
+            batch.dlq[(decision.topic, decision.verdict.reason or "schema")] += 1
+            self._log_violation(decision, topic, partition, offset)
+        else:
+            out_headers = headers
+        self._produce(decision.topic, msg.key(), value, out_headers, timestamp)
+        tp = (topic, partition)
+        batch.first.setdefault(tp, offset)
+        batch.next_offsets[tp] = offset + 1
+        self._tally(batch, topic, decision, ts)
+
+    def _tally(self, batch: _Batch, topic: str, decision: Decision, ts: int) -> None:
+        target = decision.target
+        contract = target.contract.id if target else "unknown"
+        team = target.contract.team if target else "unknown"
+        version = str(decision.version) if decision.version is not None else ""
+        batch.events[(topic, contract, version, team, decision.outcome.value)] += 1
+        for v in decision.verdict.violations:
+            batch.violations[(contract, version, team, v.reason, v.rule)] += 1
+        if ts > 0:
+            key = (topic, contract)
+            seconds = ts / 1000.0
+            if seconds > batch.last_seen.get(key, 0.0):
+                batch.last_seen[key] = seconds
+
+    def _log_violation(self, decision: Decision, topic: str, partition: int, offset: int) -> None:
+        first = decision.verdict.errors[0]
+        contract = decision.target.contract.id if decision.target else None
+        suppressed = self._violation_logs.allow((contract, first.rule))
+        if suppressed is None:
+            return
+        log.warning(
+            "event rejected",
+            contract=contract,
+            version=decision.version,
+            reason=first.reason,
+            rule=first.rule,
+            path=first.path,
+            message=first.message,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            dead_letter=decision.topic,
+            similar_suppressed=suppressed,
+        )
+
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Any, timestamp: int
+    ) -> None:
+        while True:
+            try:
+                self.producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=headers,
+                    timestamp=timestamp,
+                    on_delivery=self._on_delivery,
+                )
+                return
+            except BufferError:
+                # The local queue is full: serve delivery reports until it drains.
+                self.producer.poll(QUEUE_FULL_BACKOFF_S)
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        batch = self._batch
+        if batch is not None:
+            batch.delivery_errors.append(f"{msg.topic()}: {err.str()}")
+        if msg.topic() in self.router.dead_letters:
+            self.metrics.dlq_errors.labels(msg.topic()).inc()
+
+    def _consumer_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._PARTITION_EOF:
+            return
+        if error.fatal():
+            raise FatalError(f"consumer: {error.str()}")
+        log.warning("consumer error", error=error.str(), code=error.name())
+
+    # --- commit ------------------------------------------------------------------------
+
+    def _offsets(self, batch: _Batch) -> list[TopicPartition]:
+        return [TopicPartition(t, p, o) for (t, p), o in batch.next_offsets.items()]
+
+    def _rewind(self, batch: _Batch) -> None:
+        """Re-read a failed batch from its first record, for both guarantees."""
+        for (topic, partition), offset in batch.first.items():
+            try:
+                self.consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                # Not assigned any more: its new owner starts from the committed offset.
+                log.info(
+                    "partition moved before rewind",
+                    topic=topic,
+                    partition=partition,
+                    error=str(exc),
+                )
+
+    def _abort(self, batch: _Batch, why: str) -> None:
+        try:
+            self.producer.abort_transaction(TXN_TIMEOUT_S)
+        except KafkaException as exc:
+            raise FatalError(f"could not abort the transaction: {exc}") from exc
+        self.metrics.transactions.labels("aborted").inc()
+        self._rewind(batch)
+        log.warning("batch aborted and will be re-read", why=why)
+
+    def _commit_transaction(self, batch: _Batch) -> None:
+        try:
+            self.producer.send_offsets_to_transaction(
+                self._offsets(batch), self.consumer.consumer_group_metadata(), TXN_TIMEOUT_S
+            )
+            self.producer.commit_transaction(TXN_TIMEOUT_S)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if isinstance(error, KafkaError) and error.txn_requires_abort():
+                self._abort(batch, error.str())
+                batch.events.clear()
+                batch.violations.clear()
+                batch.dlq.clear()
+                return
+            raise FatalError(f"transaction commit failed: {exc}") from exc
+        self.metrics.transactions.labels("committed").inc()
+
+    def _commit_acknowledged(self, batch: _Batch) -> None:
+        remaining = self.producer.flush(TXN_TIMEOUT_S)
+        if remaining or batch.delivery_errors:
+            why = batch.delivery_errors[:3] or [f"{remaining} records unacknowledged"]
+            self._rewind(batch)
+            batch.events.clear()
+            batch.violations.clear()
+            batch.dlq.clear()
+            log.warning("batch not fully acknowledged; re-reading it", errors=why)
+            return
+        self.consumer.commit(offsets=self._offsets(batch), asynchronous=False)

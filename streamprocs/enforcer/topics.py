@@ -1,0 +1,90 @@
+"""``dce topics ensure``: create the output and dead-letter topics the contracts name.
+
+Each gets the source topic's partition count (so keys keep their partition
+order downstream); dead-letter topics keep records longer, because an
+incident is often investigated days after it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from streamprocs.contracts.router import Router
+
+DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000
+ADMIN_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    name: str
+    partitions: int
+    config: dict[str, str]
+    role: str  # source, output or dead_letter
+
+
+def plan_topics(
+    router: Router,
+    existing: dict[str, int],
+    *,
+    create_sources: bool,
+    source_partitions: int,
+    dead_letter_retention_ms: int = DEAD_LETTER_RETENTION_MS,
+) -> tuple[list[TopicPlan], list[str]]:
+    """The topics to create, and the source topics that are missing (and not created)."""
+    plans: dict[str, TopicPlan] = {}
+    missing_sources = []
+    for source, destinations in router.output_topics().items():
+        partitions = existing.get(source)
+        if partitions is None:
+            if not create_sources:
+                missing_sources.append(source)
+                continue
+            partitions = source_partitions
+            plans[source] = TopicPlan(source, partitions, {}, "source")
+        for topic in sorted(destinations):
+            if topic in existing or topic in plans:
+                continue
+            if topic in router.dead_letters:
+                config = {"retention.ms": str(dead_letter_retention_ms)}
+                plans[topic] = TopicPlan(topic, partitions, config, "dead_letter")
+            else:
+                plans[topic] = TopicPlan(topic, partitions, {}, "output")
+    return list(plans.values()), missing_sources
+
+
+def existing_topics(admin: Any) -> dict[str, int]:
+    metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+    return {name: len(t.partitions) for name, t in metadata.topics.items() if not t.error}
+
+
+def create(admin: AdminClient, plans: list[TopicPlan], replication_factor: int = -1) -> list[str]:
+    """Create the planned topics; returns error lines (empty when all went well)."""
+    if not plans:
+        return []
+    futures = admin.create_topics(
+        [
+            NewTopic(
+                p.name,
+                num_partitions=p.partitions,
+                replication_factor=replication_factor,
+                config=p.config,
+            )
+            for p in plans
+        ],
+        operation_timeout=ADMIN_TIMEOUT_S,
+    )
+    errors = []
+    for name, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            error = exc.args[0]
+            if getattr(error, "name", lambda: "")() == "TOPIC_ALREADY_EXISTS":
+                continue
+            errors.append(f"{name}: {error}")
+    return errors
