@@ -16,7 +16,7 @@ import orjson
 
 from streamprocs.contracts.model import Status, VersionFile
 from streamprocs.contracts.pii import PiiPath, pii_paths
-from streamprocs.contracts.rules import CompiledRule, compile_rule
+from streamprocs.contracts.rules import CompiledRule, check_rules, compile_rule
 from streamprocs.contracts.schema_errors import to_violation
 from streamprocs.contracts.verdict import VALID, Verdict, Violation, single
 
@@ -125,9 +125,9 @@ class CompiledVersion:
                 )
             if not self.rules or not isinstance(event, dict):
                 return VALID
-            found = [v for rule in self.rules if (v := rule.check(event)) is not None]
+            found = [v for v in check_rules(self.rules, event) if v is not None]
             return Verdict(tuple(found)) if found else VALID
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a validator bug must not stop the stream
             return Verdict(
                 (
                     Violation(

@@ -205,6 +205,9 @@ def _load_contract(
         )
     versions: dict[int, VersionFile] = {}
     files: dict[int, Path] = {}
+    # Numbering is judged on the file names, so a gap is reported even when
+    # some version file has errors of its own.
+    numbered: set[int] = set()
     for path in sorted(folder.iterdir()):
         if path.name == CONTRACT_FILE or (path.is_dir() and path.name in AUX_DIRS):
             continue
@@ -220,10 +223,11 @@ def _load_contract(
                 )
             )
             continue
+        number = int(match.group(1))
+        numbered.add(number)
         version: VersionFile | None = _load_model(path, VersionFile, root, errors)
         if version is None:
             continue
-        number = int(match.group(1))
         if version.version != number:
             errors.append(
                 ContractError(
@@ -239,14 +243,13 @@ def _load_contract(
         versions[number] = version
         files[number] = path
     contract_file = _rel(contract_path, root)
-    if not versions and len(errors) == before:
+    if not numbered:
         errors.append(
             ContractError(contract_file, "", "the contract has no version; add v1.yaml beside it")
         )
-    elif versions:
-        expected = list(range(1, max(versions) + 1))
-        missing = sorted(set(expected) - set(versions))
-        if missing and len(errors) == before:
+    else:
+        missing = sorted(set(range(1, max(numbered) + 1)) - numbered)
+        if missing:
             errors.append(
                 ContractError(
                     contract_file,
@@ -305,6 +308,19 @@ def _check_bindings(
                             f"(bound by {by_topic[topic][0][0].id}); events would loop",
                         )
                     )
+    outputs = {b.output: spec.id for spec, _ in specs for b in spec.bindings}
+    for spec, folder in specs:
+        for i, binding in enumerate(spec.bindings):
+            if binding.dead_letter in outputs:
+                errors.append(
+                    ContractError(
+                        _rel(folder / CONTRACT_FILE, root),
+                        f"bindings[{i}].dead_letter",
+                        f"{binding.dead_letter!r} is the output topic of "
+                        f"{outputs[binding.dead_letter]}; invalid events would reach consumers "
+                        "of valid ones",
+                    )
+                )
     for topic, users in by_topic.items():
         if len(users) < 2:
             continue
@@ -355,6 +371,16 @@ def load_contract_set(root: Path, limits: Limits | None = None) -> ContractSet:
                     "",
                     "contract.yaml must sit exactly two levels down: "
                     "<domain>/<event>/contract.yaml",
+                )
+            )
+    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+        if not (folder / CONTRACT_FILE).is_file() and any(folder.glob("v*.y*ml")):
+            errors.append(
+                ContractError(
+                    _rel(folder, root) + "/",
+                    "",
+                    f"holds version files but no {CONTRACT_FILE} (exactly that name); "
+                    "add it or move the versions",
                 )
             )
     specs: list[tuple[ContractFile, Path]] = []

@@ -106,6 +106,20 @@ class Binding(Strict):
         return self
 
 
+# Prometheus duration syntax, so SLA values drop straight into alert rules.
+PROM_DURATION = r"^[1-9][0-9]*(ms|s|m|h|d|w)$"
+
+
+class Sla(Strict):
+    """What the owning team promises about the stream; alert rules are generated from it."""
+
+    # Longest tolerated time without any event for this contract (e.g. "15m").
+    max_silence: str | None = Field(default=None, pattern=PROM_DURATION)
+    # Highest tolerated share of invalid events, 0..1, over ``window``.
+    max_violation_ratio: float | None = Field(default=None, gt=0, le=1)
+    window: str = Field(default="10m", pattern=PROM_DURATION)
+
+
 def _default_version_source() -> Locator:
     return Locator(header="contract-version")
 
@@ -123,6 +137,7 @@ class ContractFile(Strict):
     # is not retired.
     default_version: int | None = Field(default=None, ge=1)
     bindings: list[Binding] = Field(default_factory=list)
+    sla: Sla | None = None
 
     @property
     def domain(self) -> str:

@@ -14,6 +14,8 @@ from streamprocs.contracts.loader import Contract
 from streamprocs.contracts.model import Locator, Status
 from streamprocs.contracts.verdict import Verdict, single
 
+MAX_VERSION_DIGITS = 9
+
 
 def read_pointer(event: Any, pointer: str) -> Any:
     """The value at an RFC 6901 pointer, or ``None`` when the event has none there."""
@@ -53,7 +55,12 @@ def parse_version(text: str) -> int | None:
     text = text.strip().lower().removeprefix("v")
     if text.endswith(".0"):
         text = text[:-2]
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    # ASCII digits only (``isdigit`` accepts '²'), and few of them: a version
+    # named by a producer must never make ``int()`` raise.
+    if not (0 < len(text) <= MAX_VERSION_DIGITS and text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number > 0 else None
 
 
 def select_version(contract: Contract, named: str | None) -> CompiledVersion | Verdict:

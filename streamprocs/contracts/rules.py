@@ -39,32 +39,73 @@ class CompiledRule:
 
     def check(self, event: dict[str, Any]) -> Violation | None:
         """Evaluate on one schema-valid event; ``None`` when the rule holds or does not apply."""
-        context: dict[str, Any] = {}
-        for name in self.fields:
-            if name not in event:
-                return None
-            context[name] = event[name]
+        return check_rules((self,), event)[0]
+
+    def applies(self, present: dict[str, Any]) -> bool:
+        return all(name in present for name in self.fields)
+
+    def evaluate(self, context: Any) -> bool | BaseException | None:
+        """Run against a ``cel.Context`` holding (at least) the fields this rule reads:
+        the rule's boolean, the exception it raised, or None for a non-boolean result."""
         try:
             result = self.program.execute(context)
-        except Exception as exc:
-            # The error text can quote values, so only its type is kept.
-            return self._violation(
-                f"{self.rule.message} (could not evaluate: {type(exc).__name__})"
-            )
-        if result is True:
-            return None
-        if result is False:
-            return self._violation(self.rule.message)
-        return self._violation(f"{self.rule.message} (rule did not return a boolean)")
+        except Exception as exc:  # noqa: BLE001 - the binding raises ValueError or RuntimeError  # noqa: BLE001 - any evaluation failure is a verdict, never a crash
+            return exc
+        return result if isinstance(result, bool) else None
 
-    def _violation(self, message: str) -> Violation:
+    def verdict(self, outcome: bool | BaseException | None) -> Violation | None:
+        if outcome is True:
+            return None
+        message = self.rule.message
+        if isinstance(outcome, BaseException):
+            # The error text can quote values, so only its type is kept.
+            message = f"{message} (could not evaluate: {type(outcome).__name__})"
+        elif outcome is None:
+            message = f"{message} (rule did not return a boolean)"
         return Violation(
-            reason="rule",
-            rule=self.rule.id,
-            path="",
-            message=message,
-            severity=self.rule.severity,
+            reason="rule", rule=self.rule.id, path="", message=message, severity=self.rule.severity
         )
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """``1.0`` -> ``1``, recursively: JSON Schema calls 1.0 an integer, CEL's int ops do not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
+
+
+def check_rules(rules: tuple[CompiledRule, ...], event: dict[str, Any]) -> list[Violation | None]:
+    """Evaluate rules on one event, converting each field it reads to CEL only once.
+
+    Converting Python values to CEL dominates rule cost (a list of small objects
+    costs ~8 µs per object), so all rules share one context built from the union
+    of the fields they read, instead of one context per rule.
+    """
+    present: dict[str, Any] = {}
+    for rule in rules:
+        for name in rule.fields:
+            if name in event:
+                present[name] = event[name]
+    context = cel.Context(present)
+    retry: Any = None
+    out: list[Violation | None] = []
+    for rule in rules:
+        if not rule.applies(present):
+            out.append(None)
+            continue
+        outcome = rule.evaluate(context)
+        if isinstance(outcome, BaseException):
+            # A schema-valid 1.0 where CEL wants an int: only on this rare path
+            # are the values normalised and the rule tried again.
+            if retry is None:
+                retry = cel.Context(_integral_floats_as_ints(present))
+            outcome = rule.evaluate(retry)
+        out.append(rule.verdict(outcome))
+    return out
 
 
 def free_variables(program: Any, expr: str) -> list[str]:

@@ -102,14 +102,16 @@ def to_violation(error: Any, schema: dict[str, Any]) -> Violation:
     """Build a violation from one jsonschema-rs ``ValidationError``."""
     schema_path: list[str | int] = list(error.schema_path)
     instance_path: list[str | int] = list(error.instance_path)
+    expected = _schema_at(schema, schema_path)
     keyword = next((p for p in reversed(schema_path) if isinstance(p, str)), "false")
-    if keyword in ("properties", "items", "prefixItems", "$ref"):
+    # A ``false`` subschema fails at its own location: the last path step is then
+    # a property name or a container keyword, not the keyword that failed.
+    if expected is False or keyword in ("properties", "items", "prefixItems", "$ref"):
         keyword = "false"
     kind = error.kind
     if keyword == "required" and getattr(kind, "property", None) is not None:
         # Point at the missing field itself: that is what people search for.
         instance_path = [*instance_path, str(kind.property)]
-    expected = _schema_at(schema, schema_path)
     path = pointer(instance_path)
     return Violation(
         reason="schema",

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from streamprocs.contracts.errors import field_path
+
 
 class YamlFileError(ValueError):
     def __init__(self, field: str, message: str) -> None:
@@ -14,40 +16,32 @@ class YamlFileError(ValueError):
         super().__init__(message)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    pass
+def _check_keys(node: yaml.Node, path: list[str | int]) -> None:
+    """Refuse duplicated and non-scalar keys, naming the full field path.
 
-
-class _KeyError(yaml.constructor.ConstructorError):
-    """A problem with one key, which then names the field of the error."""
-
-    def __init__(self, key: str, problem: str, mark: yaml.Mark) -> None:
-        super().__init__(None, None, problem, mark)
-        self.key = key
-
-
-def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, list | dict | set):
-            raise _KeyError(
-                "", "keys must be plain names, not lists or mappings", key_node.start_mark
-            )
-        if key in seen:
-            raise _KeyError(
-                str(key),
-                f"key {key!r} appears twice (first on line {seen[key] + 1}); "
-                "YAML would silently keep only the last one",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=True)
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
+    Walks the composed node tree before construction: PyYAML itself keeps the
+    last of two equal keys silently, and a list used as a key would crash.
+    """
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            where = f"line {key_node.start_mark.line + 1}"
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlFileError(
+                    field_path(path), f"{where}: keys must be plain names, not lists or mappings"
+                )
+            key = key_node.value
+            if key in seen:
+                raise YamlFileError(
+                    field_path([*path, key]),
+                    f"{where}: key {key!r} appears twice (first on line {seen[key] + 1}); "
+                    "YAML would silently keep only the last one",
+                )
+            seen[key] = key_node.start_mark.line
+            _check_keys(value_node, [*path, key])
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_keys(item, [*path, i])
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -56,13 +50,19 @@ def load_mapping(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlFileError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.load(text, Loader=_StrictLoader)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_keys(node, [])
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise YamlFileError(getattr(exc, "key", ""), f"not valid YAML: {where}{problem}") from exc
+        raise YamlFileError("", f"not valid YAML: {where}{problem}") from exc
+    finally:
+        loader.dispose()
     if data is None:
         raise YamlFileError("", "the file is empty; it must hold a YAML mapping")
     if not isinstance(data, dict):

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
                     f"{name!r} is set by dce itself (it decides the processing guarantee); "
                     "remove it"
                 )
+            if item is None:
+                raise ValueError(
+                    f"{name!r} has no value; give one or remove the key to use the default"
+                )
             out[name] = item if isinstance(item, str) else _librdkafka_value(item)
         return out
 

@@ -33,6 +33,7 @@ _KEPT_ON_REWRITE = frozenset({REPLAY_COUNT, REPLAY_ID})
 
 MAX_DETAIL_ENTRIES = 20
 MAX_DETAIL_BYTES = 4096
+MAX_FIELD_CHARS = 500
 
 HeaderList = list[tuple[str, bytes | None]]
 
@@ -51,7 +52,11 @@ def detail_json(verdict: Verdict) -> bytes:
     Messages never quote event values (see ``schema_errors``), so PII-tagged
     values cannot reach this header.
     """
-    entries = [{"rule": v.rule, "path": v.path, "message": v.message} for v in verdict.errors]
+    # Each message is cut short so that one long message cannot crowd out the rest.
+    entries = [
+        {"rule": v.rule, "path": v.path[:MAX_FIELD_CHARS], "message": v.message[:MAX_FIELD_CHARS]}
+        for v in verdict.errors
+    ]
     entries = entries[:MAX_DETAIL_ENTRIES]
     encoded = orjson.dumps(entries)
     while len(encoded) > MAX_DETAIL_BYTES and entries:

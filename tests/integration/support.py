@@ -60,7 +60,7 @@ def running(enforcer: Enforcer) -> Iterator[Enforcer]:
     def target() -> None:
         try:
             enforcer.run()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
             failure.append(exc)
 
     thread = threading.Thread(target=target, name="enforcer", daemon=True)

@@ -49,9 +49,10 @@ def test_lint_exits_1_and_names_the_file_on_a_broken_contract(tmp_path: Path) ->
     assert code == 1
     report = json.loads(output)
     assert report["ok"] is False
-    assert {
-        k: report["problems"][0][k] for k in ("file", "field")
-    } == {"file": "contracts/checkout/order_created/contract.yaml", "field": "compatibilty"}
+    assert {k: report["problems"][0][k] for k in ("file", "field")} == {
+        "file": "contracts/checkout/order_created/contract.yaml",
+        "field": "compatibilty",
+    }
 
 
 def test_list_json_has_the_fixed_fields() -> None:
