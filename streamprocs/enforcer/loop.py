@@ -37,7 +37,7 @@ from streamprocs.enforcer.config import Guarantee, Settings
 from streamprocs.enforcer.envelope import Source, envelope
 from streamprocs.enforcer.reload import Reloader
 from streamprocs.observability.http import Health
-from streamprocs.observability.logging import RateLimiter
+from streamprocs.observability.logging import RateLimiter, kafka_logger
 from streamprocs.observability.metrics import DlqKey, EventKey, Metrics, ViolationKey
 
 log = structlog.get_logger("dce.enforcer")
@@ -45,6 +45,9 @@ log = structlog.get_logger("dce.enforcer")
 # Transaction calls block on the broker; a minute is far above a healthy
 # round trip yet short enough for a stuck coordinator to surface as an error.
 TXN_TIMEOUT_S = 60.0
+# One step of waiting for the transaction coordinator at start-up; short so
+# that a stop request is noticed while the broker is unreachable.
+INIT_STEP_S = 5.0
 # librdkafka's local queue is full: give its threads this long to drain it.
 QUEUE_FULL_BACKOFF_S = 0.05
 # Consumer lag comes from librdkafka's statistics, emitted this often.
@@ -106,6 +109,7 @@ class Enforcer:
                 "isolation.level": "read_committed",
                 "statistics.interval.ms": STATS_INTERVAL_MS,
                 "stats_cb": self._on_stats,
+                "logger": kafka_logger(),
                 **s.consumer,
             }
         )
@@ -113,6 +117,7 @@ class Enforcer:
             **s.kafka,
             "enable.idempotence": True,
             "linger.ms": 5,
+            "logger": kafka_logger(),
             # Records are forwarded as they came: let the broker, which already
             # accepted them once, judge their size rather than the client's 1 MB default.
             "message.max.bytes": 100_000_000,
@@ -127,8 +132,8 @@ class Enforcer:
         """Run until ``stop()``; raises ``FatalError`` when it cannot go on."""
         self.consumer, self.producer = self._clients()
         try:
-            if self.exactly_once:
-                self.producer.init_transactions(TXN_TIMEOUT_S)
+            if self.exactly_once and not self._init_transactions():
+                return
             self._subscribe()
             self.reloader.start()
             log.info(
@@ -149,6 +154,24 @@ class Enforcer:
                     self._process(messages)
         finally:
             self._close()
+
+    def _init_transactions(self) -> bool:
+        """Register the transactional id (fencing an older instance); False if stopped meanwhile.
+
+        Retried in short steps so that SIGTERM is honoured while the broker is
+        unreachable, instead of after one long blocking call.
+        """
+        while not self._stop.is_set():
+            try:
+                self.producer.init_transactions(INIT_STEP_S)
+                return True
+            except KafkaException as exc:
+                error = exc.args[0]
+                if isinstance(error, KafkaError) and error.retriable():
+                    log.warning("waiting for the transaction coordinator", error=error.str())
+                    continue
+                raise FatalError(f"could not initialise transactions: {exc}") from exc
+        return False
 
     def _close(self) -> None:
         self.reloader.stop()

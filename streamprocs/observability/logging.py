@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+KAFKA_LOGGER = "dce.librdkafka"
+
 
 def configure(level: str = "info", fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -17,6 +19,7 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
         if use_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    _bridge_librdkafka(renderer)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -54,3 +57,30 @@ class RateLimiter:
             return None
         self._last[key] = now
         return self._suppressed.pop(key, 0)
+
+
+def _bridge_librdkafka(renderer: Any) -> None:
+    """librdkafka's own log lines, through the same renderer as ours.
+
+    The clients get this logger as their ``logger`` setting; without it they
+    print ``%4|1795...|...`` lines that break a JSON log pipeline.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        )
+    )
+    logger = logging.getLogger(KAFKA_LOGGER)
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+def kafka_logger() -> logging.Logger:
+    return logging.getLogger(KAFKA_LOGGER)
