@@ -7,6 +7,7 @@ incident is often investigated days after it happened.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from streamprocs.contracts.router import Router
 
 DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000
 ADMIN_TIMEOUT_S = 30.0
+# Leader election on a healthy cluster takes milliseconds; poll often.
+LEADER_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -87,4 +90,33 @@ def create(admin: AdminClient, plans: list[TopicPlan], replication_factor: int =
             if getattr(error, "name", lambda: "")() == "TOPIC_ALREADY_EXISTS":
                 continue
             errors.append(f"{name}: {error}")
+    if not errors:
+        errors += _await_leaders(admin, [p.name for p in plans])
     return errors
+
+
+def _await_leaders(admin: Any, names: list[str]) -> list[str]:
+    """Wait until every partition of the new topics has a leader.
+
+    CreateTopics returns before leaders are elected; a client that uses the
+    topics at once (``dce run --ensure-topics``, the demo) would otherwise meet
+    NOT_LEADER_FOR_PARTITION.
+    """
+    deadline = time.monotonic() + ADMIN_TIMEOUT_S
+    pending = set(names)
+    while pending and time.monotonic() < deadline:
+        metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+        for name in list(pending):
+            topic = metadata.topics.get(name)
+            if (
+                topic is not None
+                and not topic.error
+                and topic.partitions
+                and all(p.leader >= 0 and not p.error for p in topic.partitions.values())
+            ):
+                pending.discard(name)
+        if pending:
+            time.sleep(LEADER_POLL_S)
+    return [
+        f"{name}: no partition leader after {ADMIN_TIMEOUT_S:.0f} s" for name in sorted(pending)
+    ]
