@@ -278,6 +278,8 @@ class Enforcer:
             self._log_violation(decision, topic, partition, offset)
         else:
             out_headers = headers
+            if decision.deprecated:
+                self._log_deprecated(decision)
         self._produce(decision.topic, msg.key(), value, out_headers, timestamp)
         tp = (topic, partition)
         batch.first.setdefault(tp, offset)
@@ -318,6 +320,17 @@ class Enforcer:
             dead_letter=decision.topic,
             similar_suppressed=suppressed,
         )
+
+    def _log_deprecated(self, decision: Decision) -> None:
+        contract = decision.target.contract.id if decision.target else None
+        suppressed = self._violation_logs.allow(("deprecated", contract, decision.version))
+        if suppressed is not None:
+            log.info(
+                "deprecated contract version in use",
+                contract=contract,
+                version=decision.version,
+                similar_suppressed=suppressed,
+            )
 
     def _produce(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Any, timestamp: int
