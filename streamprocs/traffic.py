@@ -44,20 +44,10 @@ from streamprocs.contracts.compiler import (
 )
 from streamprocs.contracts.examples import example_files
 from streamprocs.contracts.loader import Contract, ContractSet
-from streamprocs.contracts.model import Binding, Enforcement, Status
+from streamprocs.contracts.model import REASONS, Binding, Enforcement, Status
 from streamprocs.contracts.registry import locate, parse_version, select_version
 from streamprocs.contracts.verdict import Verdict
 
-REASONS: tuple[str, ...] = (
-    "schema",
-    "rule",
-    "decode",
-    "too_large",
-    "too_deep",
-    "unknown_contract",
-    "unknown_version",
-    "retired_version",
-)
 SEQ_HEADER = "dce-sample-seq"
 # The version an unknown_version sample names (a higher one if a contract has a v99).
 UNKNOWN_VERSION = 99

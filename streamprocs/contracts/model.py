@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -190,3 +190,6 @@ ViolationReason = Literal[
     "unknown_version",
     "retired_version",
 ]
+
+# Every reason a record can be dead-lettered for, in the order of interfaces.md.
+REASONS: tuple[ViolationReason, ...] = get_args(ViolationReason)

@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from streamprocs.contracts.loader import load_contract_set
+from streamprocs.contracts.model import REASONS
 from streamprocs.contracts.router import Router
 from streamprocs.enforcer import topics
 from streamprocs.enforcer.loop import Enforcer
@@ -34,17 +35,6 @@ from tests.integration.support import (
 
 # A low size limit keeps too_large records small for the test broker.
 SMALL_LIMIT = 64 * 1024
-
-ALL_REASONS = [
-    "schema",
-    "rule",
-    "decode",
-    "too_large",
-    "too_deep",
-    "unknown_contract",
-    "unknown_version",
-    "retired_version",
-]
 
 
 def create_topics(bootstrap: str, contracts: Path, partitions: int = 3) -> Router:
@@ -86,7 +76,7 @@ def test_mixed_stream_lands_once_each_where_it_belongs(
     samples = generate_mix(
         load_contract_set(contracts), 600, invalid_share=0.3, seed=7, max_event_bytes=SMALL_LIMIT
     )
-    assert {s.expected_reason for s in samples if s.expected_reason} == set(ALL_REASONS)
+    assert {s.expected_reason for s in samples if s.expected_reason} == set(REASONS)
     assert produce(samples, kafka_bootstrap) == len(samples)
     by_seq = {int(dict(s.headers)["dce-sample-seq"]): s for s in samples}
     sources = source_coordinates(kafka_bootstrap, router, len(samples))
