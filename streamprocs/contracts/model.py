@@ -192,4 +192,4 @@ ViolationReason = Literal[
 ]
 
 # Every reason a record can be dead-lettered for, in the order of interfaces.md.
-REASONS: tuple[ViolationReason, ...] = get_args(ViolationReason)
+REASONS: tuple[str, ...] = get_args(ViolationReason)
