@@ -54,6 +54,22 @@ QUEUE_FULL_BACKOFF_S = 0.05
 STATS_INTERVAL_MS = 5000
 
 
+def _lag(partition: dict[str, Any]) -> int | None:
+    """Messages between this consumer's position and the end of a partition.
+
+    librdkafka's ``consumer_lag`` is computed from offsets the consumer itself
+    committed; under exactly-once the offsets are committed by the producer's
+    transaction, so it stays -1. The last stable offset (what read_committed
+    can reach) minus the position works for both guarantees.
+    """
+    end = partition.get("ls_offset", -1)
+    position = partition.get("app_offset", -1)
+    if isinstance(end, int) and isinstance(position, int) and end >= 0 and position >= 0:
+        return max(end - position, 0)
+    lag = partition.get("consumer_lag")
+    return lag if isinstance(lag, int) and lag >= 0 else None
+
+
 class FatalError(RuntimeError):
     """The enforcer cannot go on (fenced by a newer instance, broker refused config)."""
 
@@ -207,8 +223,8 @@ class Enforcer:
             stats = orjson.loads(stats_json)
             for topic, data in stats.get("topics", {}).items():
                 for partition, p in data.get("partitions", {}).items():
-                    lag = p.get("consumer_lag")
-                    if partition != "-1" and isinstance(lag, int) and lag >= 0:
+                    lag = _lag(p)
+                    if partition != "-1" and lag is not None:
                         self.metrics.consumer_lag.labels(topic, partition).set(lag)
         except (orjson.JSONDecodeError, AttributeError, TypeError):
             log.warning("could not read librdkafka statistics")
