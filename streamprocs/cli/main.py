@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from streamprocs import __version__
+from streamprocs.cli.alerts import alerts_app
 from streamprocs.cli.contracts import contracts_app
 from streamprocs.cli.run import run, topics_app
 from streamprocs.cli.validate import validate
@@ -21,6 +22,7 @@ app.add_typer(contracts_app, name="contracts")
 app.command("validate")(validate)
 app.command("run")(run)
 app.add_typer(topics_app, name="topics")
+app.add_typer(alerts_app, name="alerts")
 
 try:
     from streamprocs.cli.dev import dev_app
