@@ -13,6 +13,7 @@ rebalance (whose callbacks run inside ``consume()``) never finds a batch open.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -216,6 +217,10 @@ class Enforcer:
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         # Batches are finished before consume() is called again, so nothing is open here.
+        # Lag of partitions this instance no longer owns would be stale: drop it.
+        for p in partitions:
+            with contextlib.suppress(KeyError):
+                self.metrics.consumer_lag.remove(p.topic, str(p.partition))
         log.info("partitions revoked", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
 
     def _on_stats(self, stats_json: str) -> None:
