@@ -1,0 +1,7 @@
+"""``python -m streamprocs.traffic``."""
+
+import sys
+
+from streamprocs.traffic.cli import main
+
+sys.exit(main())
