@@ -229,7 +229,10 @@ def _higher(a: Any, b: Any) -> Any:
 
 def _merge_types(a: Any, b: Any) -> Any:
     left, right = rules.declared_types({"type": a}), rules.declared_types({"type": b})
-    return rules.type_names((left or rules.ALL_TYPES) & (right or rules.ALL_TYPES))
+    # An empty set is an unsatisfiable type (string AND number), not "no type declared".
+    left = rules.ALL_TYPES if left is None else left
+    right = rules.ALL_TYPES if right is None else right
+    return rules.type_names(left & right)
 
 
 def _merge_enums(a: Any, b: Any) -> Any:
