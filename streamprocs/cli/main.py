@@ -9,6 +9,7 @@ import typer
 from streamprocs import __version__
 from streamprocs.cli.alerts import alerts_app
 from streamprocs.cli.contracts import contracts_app
+from streamprocs.cli.dlq import dlq_app
 from streamprocs.cli.run import run, topics_app
 from streamprocs.cli.validate import validate
 
@@ -23,6 +24,7 @@ app.command("validate")(validate)
 app.command("run")(run)
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(dlq_app, name="dlq")
 
 try:
     from streamprocs.cli.dev import dev_app
