@@ -8,6 +8,7 @@ import typer
 
 from streamprocs import __version__
 from streamprocs.cli.alerts import alerts_app
+from streamprocs.cli.bench import bench
 from streamprocs.cli.contracts import contracts_app
 from streamprocs.cli.dlq import dlq_app
 from streamprocs.cli.run import run, topics_app
@@ -25,6 +26,7 @@ app.command("run")(run)
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(dlq_app, name="dlq")
+app.command("bench")(bench)
 
 try:
     from streamprocs.cli.dev import dev_app
