@@ -135,6 +135,10 @@ class Enforcer:
             "enable.idempotence": True,
             "linger.ms": 5,
             "logger": kafka_logger(),
+            # Delivery reports cost a Python call per record; only failures
+            # matter (a batch is committed only when flush() left none).
+            "delivery.report.only.error": True,
+            "on_delivery": self._on_delivery,
             # Records are forwarded as they came: let the broker, which already
             # accepted them once, judge their size rather than the client's 1 MB default.
             "message.max.bytes": 100_000_000,
@@ -364,7 +368,6 @@ class Enforcer:
                     key=key,
                     headers=headers,
                     timestamp=timestamp,
-                    on_delivery=self._on_delivery,
                 )
                 return
             except BufferError:
