@@ -104,6 +104,8 @@ class CompiledVersion:
     limits: Limits
     pii: frozenset[PiiPath]
     _validator: Any = field(repr=False)
+    # Every top-level field some rule reads.
+    rule_fields: frozenset[str] = frozenset()
 
     def check(self, raw: bytes) -> Verdict:
         """Judge one record value. Never raises."""
@@ -125,7 +127,7 @@ class CompiledVersion:
                 )
             if not self.rules or not isinstance(event, dict):
                 return VALID
-            found = [v for v in check_rules(self.rules, event) if v is not None]
+            found = [v for v in check_rules(self.rules, event, self.rule_fields) if v is not None]
             return Verdict(tuple(found)) if found else VALID
         except Exception as exc:  # noqa: BLE001 - a validator bug must not stop the stream
             return Verdict(
@@ -179,4 +181,5 @@ def compile_version(
         limits=limits or Limits(),
         pii=pii_paths(schema),
         _validator=validator,
+        rule_fields=frozenset(name for rule in rules for name in rule.fields),
     )
