@@ -51,6 +51,8 @@ TXN_TIMEOUT_S = 60.0
 INIT_STEP_S = 5.0
 # librdkafka's local queue is full: give its threads this long to drain it.
 QUEUE_FULL_BACKOFF_S = 0.05
+# 16 MiB is ~20 batches of 5,000 one-KiB events.
+PREFETCH_KBYTES = 16 * 1024
 # Consumer lag comes from librdkafka's statistics, emitted this often.
 STATS_INTERVAL_MS = 5000
 
@@ -125,6 +127,9 @@ class Enforcer:
                 # Source producers may be transactional: never judge aborted data.
                 "isolation.level": "read_committed",
                 "statistics.interval.ms": STATS_INTERVAL_MS,
+                # librdkafka prefetches up to 64 MiB per consumer by default; a
+                # few batches ahead is all the loop can use (override in consumer:).
+                "queued.max.messages.kbytes": PREFETCH_KBYTES,
                 "stats_cb": self._on_stats,
                 "logger": kafka_logger(),
                 **s.consumer,
