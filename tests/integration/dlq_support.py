@@ -15,12 +15,8 @@ from typing import Any
 
 import orjson
 from confluent_kafka import OFFSET_INVALID, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
-from streamprocs.contracts.loader import load_contract_set
-from streamprocs.contracts.router import Router
 from streamprocs.contracts.verdict import Verdict, Violation
-from streamprocs.enforcer import topics
 from streamprocs.enforcer.envelope import Source, envelope
 from tests.integration.support import REPO
 
@@ -31,18 +27,6 @@ LOOKUP_TIMEOUT_S = 10.0
 # the bound only keeps a hung run from hanging the suite.
 CLI_TIMEOUT_S = 120.0
 CHECKOUT_EXAMPLE = REPO / "contracts/checkout/order_created/examples/v2.valid.jsonl"
-
-
-def create_contract_topics(bootstrap: str, contracts: Path, partitions: int = 3) -> Router:
-    """Every source, output and dead-letter topic the contracts name."""
-    router = Router(load_contract_set(contracts))
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    plans, missing = topics.plan_topics(
-        router, topics.existing_topics(admin), create_sources=True, source_partitions=partitions
-    )
-    assert not missing
-    assert topics.create(admin, plans) == []
-    return router
 
 
 def with_version(contracts: Path, dest: Path, currency_added: str) -> Path:

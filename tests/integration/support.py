@@ -14,7 +14,11 @@ from typing import Any
 
 import yaml
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
+from streamprocs.contracts.loader import load_contract_set
+from streamprocs.contracts.router import Router
+from streamprocs.enforcer import topics
 from streamprocs.enforcer.config import Settings, load_settings
 from streamprocs.enforcer.loop import Enforcer
 
@@ -37,6 +41,23 @@ def isolated_contracts(tmp_path: Path) -> tuple[Path, str]:
                 binding[key] = prefix + binding[key]
         path.write_text(yaml.safe_dump(data, sort_keys=False))
     return root, prefix
+
+
+def create_topics(bootstrap: str, contracts: Path, partitions: int = 3) -> Router:
+    """Every source, output and dead-letter topic the contracts name."""
+    router = Router(load_contract_set(contracts))
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    plans, missing = topics.plan_topics(
+        router, topics.existing_topics(admin), create_sources=True, source_partitions=partitions
+    )
+    assert not missing
+    assert topics.create(admin, plans) == []
+    return router
+
+
+def all_topics(router: Router) -> list[str]:
+    """Every output and dead-letter topic of a router."""
+    return sorted({t for dests in router.output_topics().values() for t in dests})
 
 
 def settings_for(bootstrap: str, contracts: Path, **overrides: Any) -> Settings:

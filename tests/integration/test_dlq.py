@@ -38,7 +38,6 @@ from tests.integration.dlq_support import (
     Raw,
     checkout_order,
     committed_offsets,
-    create_contract_topics,
     dead_letter,
     dlq,
     dlq_argv,
@@ -50,6 +49,7 @@ from tests.integration.dlq_support import (
 from tests.integration.support import (
     REPO,
     Record,
+    create_topics,
     isolated_contracts,
     read_topics,
     running,
@@ -139,7 +139,7 @@ def _jpy_orders(prefix: str) -> list[SampleRecord]:
 def stream(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Stream:
     tmp = tmp_path_factory.mktemp("dlq-stream")
     contracts, prefix = isolated_contracts(tmp)
-    router = create_contract_topics(kafka_bootstrap, contracts)
+    router = create_topics(kafka_bootstrap, contracts)
     mix = generate_mix(
         load_contract_set(contracts), 240, invalid_share=0.4, seed=17, reasons=REASONS
     )

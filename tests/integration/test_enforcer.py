@@ -15,15 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.model import REASONS
 from streamprocs.contracts.router import Router
-from streamprocs.enforcer import topics
 from streamprocs.enforcer.loop import Enforcer
 from streamprocs.traffic import SampleRecord, generate_mix, produce
 from tests.integration.support import (
+    all_topics,
+    create_topics,
     isolated_contracts,
     metric_total,
     read_topics,
@@ -35,24 +35,6 @@ from tests.integration.support import (
 
 # A low size limit keeps too_large records small for the test broker.
 SMALL_LIMIT = 64 * 1024
-
-
-def create_topics(bootstrap: str, contracts: Path, partitions: int = 3) -> Router:
-    router = Router(load_contract_set(contracts))
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    plans, missing = topics.plan_topics(
-        router, topics.existing_topics(admin), create_sources=True, source_partitions=partitions
-    )
-    assert not missing
-    assert topics.create(admin, plans) == []
-    return router
-
-
-def all_topics(router: Router) -> list[str]:
-    out: set[str] = set()
-    for dests in router.output_topics().values():
-        out |= dests
-    return sorted(out)
 
 
 def source_coordinates(

@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 import yaml
-from confluent_kafka.admin import AdminClient
 
 from dashboards.generate import BOARDS
 from dashboards.generate import HERE as DASHBOARDS
@@ -40,12 +39,10 @@ from streamprocs.alerts import files
 from streamprocs.alerts.queries import Expr, dashboard_exprs, rule_exprs, substitute
 from streamprocs.alerts.tuning import Tuning
 from streamprocs.contracts.loader import ContractSet, load_contract_set
-from streamprocs.contracts.router import Router
-from streamprocs.enforcer import topics
 from streamprocs.enforcer.loop import Enforcer
 from streamprocs.observability.http import serve
 from streamprocs.traffic import generate_mix, produce
-from tests.integration.support import isolated_contracts, running, settings_for
+from tests.integration.support import create_topics, isolated_contracts, running, settings_for
 
 BAD = "payments.payment_captured"
 BAD_TEAM = "payments"
@@ -163,18 +160,6 @@ def prometheus_server(config: Path, data: Path, log: Path) -> Iterator[Prometheu
                 process.wait(timeout=10)
 
 
-def create_topics(bootstrap: str, contract_set: ContractSet) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    plans, missing = topics.plan_topics(
-        Router(contract_set),
-        topics.existing_topics(admin),
-        create_sources=True,
-        source_partitions=3,
-    )
-    assert not missing
-    assert topics.create(admin, plans) == []
-
-
 def all_exprs(rules_dir: Path) -> list[Expr]:
     exprs = []
     for name in BOARDS:
@@ -214,7 +199,7 @@ def test_dashboards_and_alerts_work_against_a_real_prometheus(
 ) -> None:
     contracts, _ = isolated_contracts(tmp_path)
     contract_set = load_contract_set(contracts)
-    create_topics(kafka_bootstrap, contract_set)
+    create_topics(kafka_bootstrap, contracts)
 
     rules_dir = tmp_path / "rules"
     files.write(rules_dir, files.render(contract_set, Tuning.fast()))

@@ -13,8 +13,13 @@ import yaml
 
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.traffic import generate_mix, produce
-from tests.integration.support import isolated_contracts, read_topics, seq
-from tests.integration.test_enforcer import all_topics, create_topics
+from tests.integration.support import (
+    all_topics,
+    create_topics,
+    isolated_contracts,
+    read_topics,
+    seq,
+)
 
 # A clean stop finishes one batch and closes the clients: seconds. The bound
 # only turns a hung shutdown into a failure.
