@@ -44,7 +44,7 @@ def test_sigterm_mid_stream_then_restart_keeps_exact_totals(
     router = create_topics(kafka_bootstrap, contracts)
     samples = generate_mix(
         load_contract_set(contracts),
-        20000,
+        40000,
         invalid_share=0.05,
         seed=11,
         reasons=["schema", "rule", "decode", "unknown_version"],
