@@ -21,8 +21,9 @@ from enum import StrEnum
 
 from streamprocs.contracts.router import Decision, Outcome, Router
 from streamprocs.dlq.filters import Filters
-from streamprocs.dlq.record import DeadLetter, HeaderList
+from streamprocs.dlq.record import DeadLetter
 from streamprocs.enforcer import envelope as env
+from streamprocs.enforcer.envelope import HeaderList
 
 
 class Action(StrEnum):

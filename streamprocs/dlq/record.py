@@ -14,8 +14,7 @@ from typing import Any
 import orjson
 
 from streamprocs.enforcer import envelope as env
-
-HeaderList = list[tuple[str, bytes | None]]
+from streamprocs.enforcer.envelope import HeaderList
 
 # What every summary and report says for a value the envelope does not give.
 UNKNOWN = "unknown"
