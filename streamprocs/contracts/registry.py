@@ -17,23 +17,37 @@ from streamprocs.contracts.verdict import Verdict, single
 MAX_VERSION_DIGITS = 9
 
 
-def read_pointer(event: Any, pointer: str) -> Any:
-    """The value at an RFC 6901 pointer, or ``None`` when the event has none there."""
-    node = event
+# An RFC 6901 pointer split into its unescaped parts, each with its list index if it has one.
+Pointer = tuple[tuple[str, int | None], ...]
+
+
+def compile_pointer(pointer: str) -> Pointer:
+    """Parse a pointer once (``/a~1b/0`` -> ``(("a/b", None), ("0", 0))``) for many reads."""
+    parts = []
     for raw in pointer.split("/")[1:]:
         part = raw.replace("~1", "/").replace("~0", "~")
+        # ASCII digits only (``isdigit`` accepts '²', which ``int()`` refuses).
+        index = int(part) if part.isascii() and part.isdigit() and len(part) < 19 else None
+        parts.append((part, index))
+    return tuple(parts)
+
+
+def read_pointer(event: Any, pointer: str | Pointer) -> Any:
+    """The value at an RFC 6901 pointer, or ``None`` when the event has none there."""
+    node = event
+    for part, index in compile_pointer(pointer) if isinstance(pointer, str) else pointer:
         if isinstance(node, dict):
             if part not in node:
                 return None
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+        elif isinstance(node, list) and index is not None and index < len(node):
+            node = node[index]
         else:
             return None
     return node
 
 
-def pointer_text(event: Any, pointer: str) -> str | None:
+def pointer_text(event: Any, pointer: str | Pointer) -> str | None:
     """The scalar at a pointer as text (``3`` and ``"3"`` alike), else ``None``."""
     found = read_pointer(event, pointer)
     if found is None or isinstance(found, dict | list | bool):

@@ -13,13 +13,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from streamprocs.contracts.compiler import Limits, decode
+from streamprocs.contracts.compiler import CompiledVersion, Limits, decode
 from streamprocs.contracts.loader import Contract, ContractSet
 from streamprocs.contracts.model import Binding, Enforcement, Status
-from streamprocs.contracts.registry import locate, pointer_text, select_version
-from streamprocs.contracts.verdict import Verdict, single
+from streamprocs.contracts.registry import Pointer, compile_pointer, pointer_text, select_version
+from streamprocs.contracts.verdict import VALID, Verdict, single
 
 Headers = list[tuple[str, bytes | None]] | None
+# A record's headers by name (the last of a repeated name wins).
+HeaderMap = dict[str, bytes | None]
+# Distinct version names remembered per contract: the spellings producers use
+# ("2", "v2", "2.0") are few, while a hostile producer's are unbounded.
+MAX_CACHED_VERSION_NAMES = 64
 
 
 class Outcome(StrEnum):
@@ -36,17 +41,9 @@ class Target:
     shadow: bool
 
 
-@dataclass(slots=True)
-class TopicTable:
-    """How to tell the contracts of one topic apart."""
-
-    only: Target | None = None
-    by_header: dict[str, dict[str, Target]] = field(default_factory=dict)
-    by_pointer: dict[str, dict[str, Target]] = field(default_factory=dict)
-    dead_letter: str = ""
-
-
-@dataclass(frozen=True, slots=True)
+# eq=False: a decision is hashed by identity, which is what the enforcer's
+# per-batch tallies need (and cheap), and what a shared decision is.
+@dataclass(frozen=True, slots=True, eq=False)
 class Decision:
     topic: str  # where the record goes
     outcome: Outcome
@@ -58,6 +55,92 @@ class Decision:
     @property
     def to_dead_letter(self) -> bool:
         return self.outcome is Outcome.INVALID
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One version of one bound contract, with the decision every valid event of it shares.
+
+    Most events are valid, so their decision is built once per contract set
+    rather than once per event.
+    """
+
+    target: Target
+    compiled: CompiledVersion
+    valid: Decision
+
+    @classmethod
+    def of(cls, target: Target, compiled: CompiledVersion) -> Lane:
+        deprecated = compiled.status is Status.DEPRECATED
+        valid = Decision(
+            target.binding.output, Outcome.VALID, VALID, target, compiled.version, deprecated
+        )
+        return cls(target, compiled, valid)
+
+
+class Versions:
+    """Which lane judges the events of one bound contract, by the version they name.
+
+    Resolving a name (parsing ``v2``, checking its status) is cached per
+    spelling, bounded by ``MAX_CACHED_VERSION_NAMES``.
+    """
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.contract = target.contract
+        source = self.contract.spec.version_source
+        self.header = source.header
+        self.pointer = compile_pointer(source.pointer) if source.pointer is not None else None
+        self._lanes = {
+            number: Lane.of(target, compiled) for number, compiled in self.contract.compiled.items()
+        }
+        self.default = self._resolve(None)
+        self._by_header: dict[bytes, Lane | Verdict] = {}
+        self._by_text: dict[str, Lane | Verdict] = {}
+
+    def _resolve(self, named: str | None) -> Lane | Verdict:
+        chosen = select_version(self.contract, named)
+        return chosen if isinstance(chosen, Verdict) else self._lanes[chosen.version]
+
+    def by_header(self, raw: bytes | None) -> Lane | Verdict:
+        if raw is None:
+            return self.default
+        found = self._by_header.get(raw)
+        if found is None:
+            found = self._resolve(raw.decode("utf-8", "replace"))
+            if len(self._by_header) < MAX_CACHED_VERSION_NAMES:
+                self._by_header[raw] = found
+        return found
+
+    def by_text(self, text: str | None) -> Lane | Verdict:
+        if text is None:
+            return self.default
+        found = self._by_text.get(text)
+        if found is None:
+            found = self._resolve(text)
+            if len(self._by_text) < MAX_CACHED_VERSION_NAMES:
+                self._by_text[text] = found
+        return found
+
+
+@dataclass(slots=True)
+class TopicTable:
+    """How to tell the contracts of one topic apart."""
+
+    only: Versions | None = None
+    # Header name -> the header's raw value -> contract.
+    by_header: dict[str, dict[bytes, Versions]] = field(default_factory=dict)
+    # (pointer, its parsed form) -> the text found there -> contract.
+    by_pointer: dict[tuple[str, Pointer], dict[str, Versions]] = field(default_factory=dict)
+    dead_letter: str = ""
+
+    def targets(self) -> list[Target]:
+        found = [self.only] if self.only is not None else []
+        for by_header in self.by_header.values():
+            found.extend(by_header.values())
+        for by_text in self.by_pointer.values():
+            found.extend(by_text.values())
+        return [v.target for v in found]
 
 
 _UNPARSED: Any = object()
@@ -83,15 +166,19 @@ class Router:
                 # default, else to the first binding's dead-letter topic.
                 table.dead_letter = table.dead_letter or default_dead_letter or binding.dead_letter
                 dead_letters |= {binding.dead_letter, table.dead_letter}
-                target = Target(contract, binding, shadow)
+                versions = Versions(Target(contract, binding, shadow))
                 disc = binding.discriminator
                 if disc is None:
-                    table.only = target
+                    table.only = versions
                 elif disc.header is not None:
-                    table.by_header.setdefault(disc.header, {})[disc.value] = target
+                    # Header values are matched as bytes: a discriminator value is
+                    # text, and its UTF-8 bytes are what a producer sends.
+                    choices = table.by_header.setdefault(disc.header, {})
+                    choices[disc.value.encode()] = versions
                 else:
                     assert disc.pointer is not None
-                    table.by_pointer.setdefault(disc.pointer, {})[disc.value] = target
+                    key = (disc.pointer, compile_pointer(disc.pointer))
+                    table.by_pointer.setdefault(key, {})[disc.value] = versions
 
         self.dead_letters = frozenset(dead_letters)
 
@@ -103,13 +190,9 @@ class Router:
         """Source topic -> every topic the enforcer may write for it."""
         out: dict[str, set[str]] = {}
         for topic, table in self.tables.items():
-            targets = [table.only] if table.only else []
-            for group in (*table.by_header.values(), *table.by_pointer.values()):
-                targets.extend(group.values())
             dests = {table.dead_letter}
-            for t in targets:
-                if t is not None:
-                    dests |= {t.binding.output, t.binding.dead_letter}
+            for t in table.targets():
+                dests |= {t.binding.output, t.binding.dead_letter}
             out[topic] = dests
         return out
 
@@ -119,68 +202,68 @@ class Router:
         if table is None:
             verdict = single("unknown_contract", f"no contract binds topic {topic!r}")
             return Decision("", Outcome.INVALID, verdict, None, None)
-        header_map: dict[str, bytes | None] = dict(headers) if headers else {}
+        header_map: HeaderMap = dict(headers) if headers else {}
         if value is None:
             verdict = single("decode", "record has no value (a tombstone)")
-            return self._judged(table, None, None, verdict, False)
+            return _judged(table, None, None, verdict)
         parsed = _UNPARSED
-        target = table.only
-        if target is None:
+        versions = table.only
+        if versions is None:
             for name, choices in table.by_header.items():
                 raw = header_map.get(name)
-                if raw is not None:
-                    target = choices.get(raw.decode("utf-8", "replace"))
-                    if target is not None:
-                        break
-        if target is None and table.by_pointer:
+                if raw is not None and (versions := choices.get(raw)) is not None:
+                    break
+        if versions is None and table.by_pointer:
             parsed = decode(value, self.limits)
             if isinstance(parsed, Verdict):
-                return self._judged(table, None, None, parsed, False)
-            for pointer, choices in table.by_pointer.items():
+                return _judged(table, None, None, parsed)
+            for (_, pointer), by_text in table.by_pointer.items():
                 found = pointer_text(parsed, pointer)
-                if found is not None and (target := choices.get(found)) is not None:
+                if found is not None and (versions := by_text.get(found)) is not None:
                     break
-        if target is None:
+        if versions is None:
             verdict = single(
                 "unknown_contract", f"no contract on topic {topic!r} matches this record"
             )
-            return self._judged(table, None, None, verdict, False)
-        contract = target.contract
-        source = contract.spec.version_source
-        if source.pointer is not None and parsed is _UNPARSED:
-            parsed = decode(value, self.limits)
-            if isinstance(parsed, Verdict):
-                return self._judged(table, target, None, parsed, False)
-        named = locate(source, header_map, parsed)
-        chosen = select_version(contract, named)
-        if isinstance(chosen, Verdict):
-            return self._judged(table, target, None, chosen, False)
+            return _judged(table, None, None, verdict)
+        if versions.header is not None:
+            lane = versions.by_header(header_map.get(versions.header))
+        else:
+            if parsed is _UNPARSED:
+                parsed = decode(value, self.limits)
+                if isinstance(parsed, Verdict):
+                    return _judged(table, versions.target, None, parsed)
+            assert versions.pointer is not None  # a version source is a header or a pointer
+            lane = versions.by_text(pointer_text(parsed, versions.pointer))
+        if isinstance(lane, Verdict):
+            return _judged(table, versions.target, None, lane)
         if parsed is _UNPARSED:
             parsed = decode(value, self.limits)
             if isinstance(parsed, Verdict):
-                return self._judged(table, target, chosen.version, parsed, False)
-        verdict = chosen.check_value(parsed)
-        deprecated = chosen.status is Status.DEPRECATED
-        return self._judged(table, target, chosen.version, verdict, deprecated)
+                return _judged(table, versions.target, lane.compiled.version, parsed)
+        verdict = lane.compiled.check_value(parsed)
+        if verdict is VALID:
+            return lane.valid
+        return _judged(table, lane.target, lane.compiled.version, verdict, lane.valid.deprecated)
 
-    @staticmethod
-    def _judged(
-        table: TopicTable,
-        target: Target | None,
-        version: int | None,
-        verdict: Verdict,
-        deprecated: bool,
-    ) -> Decision:
-        if verdict.valid:
-            assert target is not None  # only a contract's verdict can be valid
-            outcome = Outcome.WARNED if verdict.violations else Outcome.VALID
-            return Decision(target.binding.output, outcome, verdict, target, version, deprecated)
-        if target is None:
-            return Decision(table.dead_letter, Outcome.INVALID, verdict, None, None)
-        if target.shadow:
-            return Decision(
-                target.binding.output, Outcome.SHADOW_INVALID, verdict, target, version, deprecated
-            )
+
+def _judged(
+    table: TopicTable,
+    target: Target | None,
+    version: int | None,
+    verdict: Verdict,
+    deprecated: bool = False,
+) -> Decision:
+    if verdict.valid:
+        assert target is not None  # only a contract's verdict can be valid
+        outcome = Outcome.WARNED if verdict.violations else Outcome.VALID
+        return Decision(target.binding.output, outcome, verdict, target, version, deprecated)
+    if target is None:
+        return Decision(table.dead_letter, Outcome.INVALID, verdict, None, None)
+    if target.shadow:
         return Decision(
-            target.binding.dead_letter, Outcome.INVALID, verdict, target, version, deprecated
+            target.binding.output, Outcome.SHADOW_INVALID, verdict, target, version, deprecated
         )
+    return Decision(
+        target.binding.dead_letter, Outcome.INVALID, verdict, target, version, deprecated
+    )

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from streamprocs.contracts.compiler import Limits
 from streamprocs.contracts.loader import ContractSet, load_contract_set
-from streamprocs.contracts.router import Decision, Outcome, Router
+from streamprocs.contracts.registry import compile_pointer, pointer_text
+from streamprocs.contracts.router import MAX_CACHED_VERSION_NAMES, Decision, Outcome, Router
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 CONTRACT_SET = load_contract_set(CONTRACTS)
@@ -575,3 +576,54 @@ def test_route_never_raises(
     """For random headers (names include the real discriminator and version headers) and
     random or example values, ``route`` returns a consistent decision and never raises."""
     check_invariants(ROUTER, topic, ROUTER.route(topic, headers, value))
+
+
+# --- the hot path's shortcuts ------------------------------------------------------------
+
+
+def test_valid_events_of_one_version_share_one_decision() -> None:
+    """Valid events get the lane's prebuilt decision (no allocation per event); an invalid
+    or warned event gets a decision of its own, and another version another lane's."""
+    first = ROUTER.route(CHECKOUT, checkout_headers("2"), ORDER_V2_ONLY)
+    again = ROUTER.route(CHECKOUT, checkout_headers("v2"), with_fields(ORDER_V2_ONLY))
+    assert first.outcome is Outcome.VALID
+    assert again is first
+    default = ROUTER.route(CHECKOUT, checkout_headers(None), ORDER_V2_ONLY)
+    assert default is first  # v2 is the default version
+    warned = ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_WARNED)
+    assert warned.outcome is Outcome.WARNED
+    assert warned is not ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_WARNED)
+    payment_v1 = ROUTER.route(PAYMENTS, None, PAYMENT_V1)
+    assert payment_v1 is ROUTER.route(PAYMENTS, None, PAYMENT_V1)
+    assert payment_v1 is not ROUTER.route(PAYMENTS, None, PAYMENT_V2)
+
+
+def test_version_names_are_cached_up_to_a_bound(tmp_path: Path) -> None:
+    """A producer sending ever new version spellings cannot grow the cache without bound,
+    and names past the bound are still resolved correctly."""
+    router = single_contract_router(tmp_path, ["active", "active"])
+    for i in range(MAX_CACHED_VERSION_NAMES + 50):
+        named = " " * i + "2"
+        decision = router.route("solo.events", version_header(named), b'{"n": 1}')
+        assert (decision.version, decision.outcome) == (2, Outcome.VALID)
+        unknown = router.route("solo.events", version_header(f"x{i}"), b'{"n": 1}')
+        assert unknown.verdict.reason == "unknown_version"
+    versions = router.tables["solo.events"].only
+    assert versions is not None
+    assert len(versions._by_header) == MAX_CACHED_VERSION_NAMES
+
+
+@pytest.mark.parametrize(
+    ("pointer", "event", "found"),
+    [
+        ("/a~1b/0", {"a/b": ["x"]}, "x"),
+        ("/a~0b", {"a~b": 3}, "3"),
+        ("/l/²", {"l": ["x"]}, None),  # not an ASCII index: no item, no exception
+        ("/l/" + "9" * 30, {"l": ["x"]}, None),
+        ("/l/1", {"l": ["x"]}, None),
+        ("/m/1", {"m": {"1": "y"}}, "y"),
+    ],
+)
+def test_compiled_pointers_read_like_rfc6901(pointer: str, event: Any, found: str | None) -> None:
+    assert pointer_text(event, compile_pointer(pointer)) == found
+    assert pointer_text(event, pointer) == found
