@@ -8,6 +8,7 @@ costs at most one pass over its bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from streamprocs.contracts.model import Status, VersionFile
 from streamprocs.contracts.pii import PiiPath, pii_paths
-from streamprocs.contracts.rules import CompiledRule, check_rules, compile_rule
+from streamprocs.contracts.rules import CompiledRule, all_hold, check_rules, compile_rule
 from streamprocs.contracts.schema_errors import to_violation
 from streamprocs.contracts.verdict import VALID, Verdict, Violation, single
 
@@ -106,6 +107,8 @@ class CompiledVersion:
     _validator: Any = field(repr=False)
     # Every top-level field some rule reads.
     rule_fields: frozenset[str] = frozenset()
+    # Whether every rule holds, on an event with every rule field (see rules.all_hold).
+    _all_hold: Callable[[dict[str, Any], bool], bool] | None = field(default=None, repr=False)
 
     def check(self, raw: bytes) -> Verdict:
         """Judge one record value. Never raises."""
@@ -126,6 +129,9 @@ class CompiledVersion:
                     tuple(to_violation(e, self.schema) for e in self._validator.iter_errors(event))
                 )
             if not self.rules or not isinstance(event, dict):
+                return VALID
+            hold = self._all_hold
+            if hold is not None and hold(event, self.rule_fields <= event.keys()):
                 return VALID
             found = [v for v in check_rules(self.rules, event, self.rule_fields) if v is not None]
             return Verdict(tuple(found)) if found else VALID
@@ -182,4 +188,5 @@ def compile_version(
         pii=pii_paths(schema),
         _validator=validator,
         rule_fields=frozenset(name for rule in rules for name in rule.fields),
+        _all_hold=all_hold(rules),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import cel
 
@@ -122,6 +122,42 @@ def check_rules(
             outcome = rule.evaluate(retry, retry_context)
         out.append(rule.verdict(outcome))
     return out
+
+
+def all_hold(
+    rules: tuple[CompiledRule, ...],
+) -> Callable[[dict[str, Any], bool], bool] | None:
+    """A test that every rule that applies to an event holds, or None when some rule
+    has no native form. Its second argument says whether the event has every field
+    the rules read (then every rule applies).
+
+    It is the hot path's shortcut: True only when each applicable rule returned
+    exactly True, so ``check_rules`` (which explains failures) runs only when the
+    answer is False, for an event with a violation or a rare value.
+    """
+    if not rules or any(rule.native is None for rule in rules):
+        return None
+    checks = tuple(
+        (frozenset(rule.fields), cast(Callable[[Mapping[str, Any]], Any], rule.native))
+        for rule in rules
+    )
+
+    def hold(event: dict[str, Any], complete: bool) -> bool:
+        try:
+            if complete:
+                for _, check in checks:
+                    if check(event) is not True:
+                        return False
+            else:
+                keys = event.keys()
+                for fields, check in checks:
+                    if fields <= keys and check(event) is not True:
+                        return False
+        except Exception:  # noqa: BLE001 - check_rules turns it into a verdict
+            return False
+        return True
+
+    return hold
 
 
 def free_variables(program: Any, expr: str) -> list[str]:
