@@ -54,7 +54,8 @@ STATS = Stats()
 
 # The generated code's whole world: these names and nothing else (no open, no import).
 _BUILTINS = {
-    "type": type, "len": len, "list": list, "dict": dict, "str": str, "Exception": Exception,
+    "type": type, "len": len, "list": list, "dict": dict, "str": str, "set": set,
+    "Exception": Exception,
 }  # fmt: skip
 _HELPERS: dict[str, Any] = {
     "_FallBack": values.FallBack,
@@ -77,6 +78,7 @@ _HELPERS: dict[str, Any] = {
     "_ge": rt.ge,
     "_in": rt.in_,
     "_sel": rt.select,
+    "_str_fields": rt.str_fields,
     "_has": rt.has,
     "_index": rt.index,
     "_size": rt.size,

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, cast
 
 from streamprocs.contracts.cel_native_ast import (
     Binary,
@@ -75,6 +75,29 @@ def _is_bool(node: Node) -> bool:
     if isinstance(node, Cond):
         return _is_bool(node.then) and _is_bool(node.other)
     return isinstance(node, Lit) and type(node.value) is bool
+
+
+def _unique_field(node: Macro) -> str | None:
+    """``f`` when ``node`` is ``R.all(x, R.exists_one(y, y.f == x.f))`` (sides in either
+    order, the same range ``R`` not mentioning ``x`` or ``y``), else None."""
+    inner = node.pred
+    if node.kind != "all" or not isinstance(inner, Macro) or inner.kind != "exists_one":
+        return None
+    if inner.range != node.range or inner.var == node.var:
+        return None
+    if names(node.range) & {node.var, inner.var}:
+        return None
+    pred = inner.pred
+    if not (isinstance(pred, Binary) and pred.op == "=="):
+        return None
+    sides = (pred.left, pred.right)
+    if not all(isinstance(side, Select) and isinstance(side.target, Ident) for side in sides):
+        return None
+    left, right = cast(tuple[Select, Select], sides)
+    if left.field != right.field:
+        return None
+    variables = {cast(Ident, left.target).name, cast(Ident, right.target).name}
+    return left.field if variables == {node.var, inner.var} else None
 
 
 class Gen:
@@ -281,13 +304,29 @@ class Gen:
         var = self.tmp("_v")
         inner = {**scope, node.var: var}
         self.assign(node.range, scope, rng)
+        unique = _unique_field(node)
+        if unique is not None:
+            # The idiom for "no two items share a field", quadratic as written: when
+            # every item is a map holding a string there it cannot fail, and is a set
+            # size comparison; anything else takes the general loop below.
+            vals = self.tmp()
+            fast = f"type({rng}) is list and ({vals} := _str_fields({rng}, {unique!r})) is not None"
+            with self.block(f"if {fast}:"):
+                self.emit(f"{out} = len(set({vals})) == len({vals})")
+            with self.block("else:"):
+                self._macro(node, inner, rng, var, out)
+            return out
+        self._macro(node, inner, rng, var, out)
+        return out
+
+    def _macro(self, node: Macro, inner: dict[str, str], rng: str, var: str, out: str) -> None:
         not_iterable = f"type({rng}) is not list and type({rng}) is not dict"
         if node.kind == "exists_one":
             # It never stops early (an error anywhere is the answer), so key order is moot.
             with self.block(f"if {not_iterable}:"):
                 self.emit("_fail('macro range must be a list or a map')")
             self._loop(node, inner, rng, var, out)
-            return out
+            return
         with self.block(f"if type({rng}) is dict and len({rng}) > 1:"):
             if node.kind in ("all", "exists"):
                 self._dict_quantifier(node, inner, rng, var, out)
@@ -298,7 +337,6 @@ class Gen:
             self.emit("_fail('macro range must be a list or a map')")
         with self.block("else:"):
             self._loop(node, inner, rng, var, out)
-        return out
 
     def _predicate(self, node: Macro, scope: dict[str, str]) -> str:
         assert node.pred is not None

@@ -291,6 +291,19 @@ def in_(a: Any, b: Any) -> bool:
 # --------------------------------------------------------------------------- access
 
 
+def str_fields(items: list[Any], field: str) -> list[str] | None:
+    """``item[field]`` of every item when each is a map holding a string there, else None."""
+    out = []
+    for item in items:
+        if type(item) is not dict:
+            return None
+        value = item.get(field)
+        if type(value) is not str:
+            return None
+        out.append(value)
+    return out
+
+
 def select(t: Any, field: str) -> Any:
     if type(t) is dict:
         return t[field]  # KeyError: a missing field is an error in CEL

@@ -234,6 +234,25 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("[w] == [1]", {"w": 10**30}), ("l.exists(i, i == 9223372036854775807)", {"l": [2**63]}),
 ]  # fmt: skip
 
+# "No two items share a field": generated as a set comparison when every item is a map
+# with a string there, else as the general loop; both must agree with the Rust CEL.
+UNIQUE = "items.all(i, items.exists_one(j, j.sku == i.sku))"
+UNIQUE_CASES: list[tuple[str, dict[str, Any]]] = [
+    (UNIQUE, {"items": ITEMS}), (UNIQUE, {"items": [*ITEMS, ITEMS[0]]}), (UNIQUE, {"items": []}),
+    (UNIQUE, {"items": [{"sku": "A"}]}), (UNIQUE, {"items": [{"sku": 1}, {"sku": 1.0}]}),
+    (UNIQUE, {"items": [{"sku": 1}, {"sku": 2}]}), (UNIQUE, {"items": [{"sku": "A"}, {}]}),
+    (UNIQUE, {"items": [{"sku": "A"}, {"sku": "A"}, {}]}), (UNIQUE, {"items": [{"sku": "A"}, 3]}),
+    (UNIQUE, {"items": [{"sku": None}, {"sku": None}]}), (UNIQUE, {"items": {"sku": "A"}}),
+    (UNIQUE, {"items": {"a": {"sku": "A"}, "b": {"sku": "B"}}}), (UNIQUE, {"items": "AB"}),
+    (UNIQUE, {"items": [{"sku": "é"}, {"sku": "é"}]}), (UNIQUE, {}),
+    ("items.all(i, items.exists_one(j, i.sku == j.sku))", {"items": [*ITEMS, ITEMS[1]]}),
+    # Not the idiom (another field, another range, a shadowed name): the general loop.
+    ("items.all(i, items.exists_one(j, j.sku == i.quantity))", {"items": ITEMS}),
+    ("items.all(i, l.exists_one(j, j == i.quantity))", {"items": ITEMS, "l": [1, 2]}),
+    ("items.all(i, items.exists_one(i, i.sku == i.sku))", {"items": ITEMS}),
+]  # fmt: skip
+CASES += UNIQUE_CASES
+
 
 def test_case_table_is_broad() -> None:
     """At least 120 cases, with plenty of both values and errors on the Rust side."""
@@ -252,6 +271,15 @@ BIG_INT_CASES = [expr for expr, variables in CASES if variables in (
     {"u": 2**63}, {"u": 2**64 - 1}, {"w": 2**64}, {"w": 2**70}, {"w": -(2**63) - 1},
     {"w": 10**30}, {"l": [2**63]},
 )]  # fmt: skip
+
+
+def test_unique_idiom_takes_the_set_comparison() -> None:
+    """The idiom compiles to a set comparison; other shapes keep the general loop."""
+    assert "_str_fields" in (generate_source(UNIQUE) or "")
+    reversed_sides = "items.all(i, items.exists_one(j, i.sku == j.sku))"
+    assert "_str_fields" in (generate_source(reversed_sides) or "")
+    for expr, _ in UNIQUE_CASES[-3:]:
+        assert "_str_fields" not in (generate_source(expr) or ""), expr
 
 
 def test_rare_values_fall_back_to_rust() -> None:
