@@ -48,15 +48,22 @@ class RateLimiter:
         self._last: dict[Any, float] = {}
         self._suppressed: dict[Any, int] = {}
 
-    def allow(self, key: Any) -> int | None:
-        """``None`` to stay quiet, else how many were suppressed since the last line."""
+    def allow(self, key: Any, count: int = 1) -> int | None:
+        """``None`` to stay quiet, else how many were suppressed since the last line.
+
+        ``count`` occurrences at once (a batch's): one line at most, the others
+        are counted as suppressed towards the next line.
+        """
         now = time.monotonic()
         last = self._last.get(key)
         if last is not None and now - last < self.interval_s:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            self._suppressed[key] = self._suppressed.get(key, 0) + count
             return None
         self._last[key] = now
-        return self._suppressed.pop(key, 0)
+        suppressed = self._suppressed.pop(key, 0)
+        if count > 1:
+            self._suppressed[key] = count - 1
+        return suppressed
 
 
 def _bridge_librdkafka(renderer: Any) -> None:

@@ -114,6 +114,17 @@ def test_mixed_stream_lands_once_each_where_it_belongs(
         metric_total(enforcer, "dce_events_total", outcome=o) for o in ("invalid", "shadow_invalid")
     )
     assert counted == invalid
+    # Every event is counted once, under its contract and version.
+    assert metric_total(enforcer, "dce_events_total") == len(samples)
+    passed = Counter((s.contract_id, s.version) for s in samples if s.expected == "valid")
+    for (contract_id, version), n in passed.items():
+        assert contract_id is not None
+        labels = {"contract": contract_id, "version": str(version)}
+        counted_valid = sum(
+            metric_total(enforcer, "dce_events_total", outcome=o, **labels)
+            for o in ("valid", "warned")
+        )
+        assert counted_valid == n, (contract_id, version)
 
 
 def test_shadow_contract_forwards_invalid_events_and_counts_them(

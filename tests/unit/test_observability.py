@@ -257,6 +257,19 @@ def test_rate_limiter_allows_then_suppresses_then_reports(clock: FakeClock) -> N
     assert limiter.allow("k") == 0
 
 
+def test_rate_limiter_counts_a_batch_of_occurrences(clock: FakeClock) -> None:
+    """``allow(key, n)``: one line for n occurrences; the other n-1 are reported as
+    suppressed by the next line, together with those held back meanwhile."""
+    limiter = RateLimiter(10.0)
+    assert limiter.allow("k", 500) == 0
+    clock.now += 1
+    assert limiter.allow("k", 300) is None
+    clock.now += 10
+    assert limiter.allow("k", 1) == 499 + 300
+    clock.now += 11
+    assert limiter.allow("k") == 0
+
+
 def test_rate_limiter_keys_are_independent(clock: FakeClock) -> None:
     """Holding back one contract's rule does not hold back another's."""
     limiter = RateLimiter(10.0)
