@@ -17,7 +17,7 @@ import orjson
 
 from streamprocs.contracts.model import Status, VersionFile
 from streamprocs.contracts.pii import PiiPath, pii_paths
-from streamprocs.contracts.rules import CompiledRule, all_hold, check_rules, compile_rule
+from streamprocs.contracts.rules import CompiledRule, check_rules, compile_rule, held_prefix
 from streamprocs.contracts.schema_errors import to_violation
 from streamprocs.contracts.verdict import VALID, Verdict, Violation, single
 
@@ -72,23 +72,53 @@ def nesting_depth_exceeds(raw: bytes, max_depth: int) -> bool:
     return False
 
 
+def nests_deeper(value: Any, max_depth: int) -> bool:
+    """Whether a parsed JSON value nests arrays/objects deeper than ``max_depth``.
+
+    The same count as ``nesting_depth_exceeds`` on the value's text: the
+    outermost array or object is level 1. Walks containers only, stopping at
+    the first one past the limit.
+    """
+    stack = [(value, 1)] if type(value) is dict or type(value) is list else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        for child in node.values() if type(node) is dict else node:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return False
+
+
 def decode(raw: bytes, limits: Limits) -> Any:
     """Parse a record value, or return the ``Verdict`` that explains why it cannot be.
 
     Callers tell the two apart with ``isinstance(result, Verdict)``: no JSON
-    document parses to a ``Verdict``.
+    document parses to a ``Verdict``. The nesting limit is checked on the
+    parsed value, and only when the text has more brackets than the limit
+    (which fewer cannot exceed): on the text it would cost a Python-level walk
+    of every string of such records (orjson itself refuses nesting past 1024,
+    and its parse is linear, so a hostile record still costs one pass).
     """
     if len(raw) > limits.max_bytes:
         return single(
             "too_large", f"event is {len(raw)} bytes, over the limit of {limits.max_bytes}"
         )
-    if nesting_depth_exceeds(raw, limits.max_depth):
-        return single("too_deep", f"event nests deeper than the limit of {limits.max_depth}")
+    max_depth = limits.max_depth
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        if nesting_depth_exceeds(raw, max_depth):
+            return _too_deep(max_depth)
         # orjson's message names a position and a reason, never the content.
         return single("decode", f"not valid UTF-8 JSON: {str(exc)[:200]}")
+    if raw.count(b"{") + raw.count(b"[") > max_depth and nests_deeper(value, max_depth):
+        return _too_deep(max_depth)
+    return value
+
+
+def _too_deep(max_depth: int) -> Verdict:
+    return single("too_deep", f"event nests deeper than the limit of {max_depth}")
 
 
 class SchemaCompileError(ValueError):
@@ -107,8 +137,8 @@ class CompiledVersion:
     _validator: Any = field(repr=False)
     # Every top-level field some rule reads.
     rule_fields: frozenset[str] = frozenset()
-    # Whether every rule holds, on an event with every rule field (see rules.all_hold).
-    _all_hold: Callable[[dict[str, Any], bool], bool] | None = field(default=None, repr=False)
+    # How many rules, from the first, hold on an event (see rules.held_prefix).
+    _held: Callable[[dict[str, Any], bool], int] | None = field(default=None, repr=False)
 
     def check(self, raw: bytes) -> Verdict:
         """Judge one record value. Never raises."""
@@ -130,10 +160,13 @@ class CompiledVersion:
                 )
             if not self.rules or not isinstance(event, dict):
                 return VALID
-            hold = self._all_hold
-            if hold is not None and hold(event, self.rule_fields <= event.keys()):
-                return VALID
-            found = [v for v in check_rules(self.rules, event, self.rule_fields) if v is not None]
+            rules = self.rules
+            if self._held is not None:
+                held = self._held(event, self.rule_fields <= event.keys())
+                if held == len(rules):
+                    return VALID
+                rules = rules[held:]  # the ones before held: no violation to explain
+            found = [v for v in check_rules(rules, event, self.rule_fields) if v is not None]
             return Verdict(tuple(found)) if found else VALID
         except Exception as exc:  # noqa: BLE001 - a validator bug must not stop the stream
             return Verdict(
@@ -188,5 +221,5 @@ def compile_version(
         pii=pii_paths(schema),
         _validator=validator,
         rule_fields=frozenset(name for rule in rules for name in rule.fields),
-        _all_hold=all_hold(rules),
+        _held=held_prefix(rules),
     )

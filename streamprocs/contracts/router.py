@@ -17,7 +17,7 @@ from streamprocs.contracts.compiler import CompiledVersion, Limits, decode
 from streamprocs.contracts.loader import Contract, ContractSet
 from streamprocs.contracts.model import Binding, Enforcement, Status
 from streamprocs.contracts.registry import Pointer, compile_pointer, pointer_text, select_version
-from streamprocs.contracts.verdict import VALID, Verdict, single
+from streamprocs.contracts.verdict import VALID, Verdict, Violation, single
 
 Headers = list[tuple[str, bytes | None]] | None
 # A record's headers by name (the last of a repeated name wins).
@@ -25,6 +25,9 @@ HeaderMap = dict[str, bytes | None]
 # Distinct version names remembered per contract: the spellings producers use
 # ("2", "v2", "2.0") are few, while a hostile producer's are unbounded.
 MAX_CACHED_VERSION_NAMES = 64
+# Distinct sets of warnings remembered per contract version (bounded by its warn
+# rules, unless their messages vary, which the rules' own text does not).
+MAX_CACHED_WARNINGS = 64
 
 
 class Outcome(StrEnum):
@@ -62,12 +65,25 @@ class Lane:
     """One version of one bound contract, with the decision every valid event of it shares.
 
     Most events are valid, so their decision is built once per contract set
-    rather than once per event.
+    rather than once per event; so are those of events passing with the same
+    warnings (a warn rule's violation never depends on the event's values).
     """
 
     target: Target
     compiled: CompiledVersion
     valid: Decision
+    _warned: dict[tuple[Violation, ...], Decision] = field(default_factory=dict)
+
+    def warned(self, verdict: Verdict) -> Decision:
+        found = self._warned.get(verdict.violations)
+        if found is None:
+            valid = self.valid
+            found = Decision(
+                valid.topic, Outcome.WARNED, verdict, self.target, valid.version, valid.deprecated
+            )
+            if len(self._warned) < MAX_CACHED_WARNINGS:
+                self._warned[verdict.violations] = found
+        return found
 
     @classmethod
     def of(cls, target: Target, compiled: CompiledVersion) -> Lane:
@@ -244,6 +260,8 @@ class Router:
         verdict = lane.compiled.check_value(parsed)
         if verdict is VALID:
             return lane.valid
+        if verdict.valid:
+            return lane.warned(verdict)
         return _judged(table, lane.target, lane.compiled.version, verdict, lane.valid.deprecated)
 
 

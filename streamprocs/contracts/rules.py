@@ -124,16 +124,17 @@ def check_rules(
     return out
 
 
-def all_hold(
+def held_prefix(
     rules: tuple[CompiledRule, ...],
-) -> Callable[[dict[str, Any], bool], bool] | None:
-    """A test that every rule that applies to an event holds, or None when some rule
-    has no native form. Its second argument says whether the event has every field
-    the rules read (then every rule applies).
+) -> Callable[[dict[str, Any], bool], int] | None:
+    """A shortcut for the rules that apply to an event, or None when some rule has no
+    native form. It returns how many of the rules, from the first, held or did not
+    apply; its second argument says whether the event has every field the rules read
+    (then every rule applies).
 
-    It is the hot path's shortcut: True only when each applicable rule returned
-    exactly True, so ``check_rules`` (which explains failures) runs only when the
-    answer is False, for an event with a violation or a rare value.
+    It is the hot path's shortcut: all of them (``len(rules)``) means no violation,
+    and otherwise ``check_rules`` (which explains failures) needs to run only from
+    the first rule that did not return exactly True.
     """
     if not rules or any(rule.native is None for rule in rules):
         return None
@@ -142,22 +143,25 @@ def all_hold(
         for rule in rules
     )
 
-    def hold(event: dict[str, Any], complete: bool) -> bool:
+    def held(event: dict[str, Any], complete: bool) -> int:
+        n = 0
         try:
             if complete:
                 for _, check in checks:
                     if check(event) is not True:
-                        return False
+                        return n
+                    n += 1
             else:
                 keys = event.keys()
                 for fields, check in checks:
                     if fields <= keys and check(event) is not True:
-                        return False
+                        return n
+                    n += 1
         except Exception:  # noqa: BLE001 - check_rules turns it into a verdict
-            return False
-        return True
+            return n
+        return n
 
-    return hold
+    return held
 
 
 def free_variables(program: Any, expr: str) -> list[str]:

@@ -582,8 +582,9 @@ def test_route_never_raises(
 
 
 def test_valid_events_of_one_version_share_one_decision() -> None:
-    """Valid events get the lane's prebuilt decision (no allocation per event); an invalid
-    or warned event gets a decision of its own, and another version another lane's."""
+    """Valid events get the lane's prebuilt decision (no allocation per event), as do events
+    with the same warnings; an invalid event gets a decision of its own, and another
+    version another lane's."""
     first = ROUTER.route(CHECKOUT, checkout_headers("2"), ORDER_V2_ONLY)
     again = ROUTER.route(CHECKOUT, checkout_headers("v2"), with_fields(ORDER_V2_ONLY))
     assert first.outcome is Outcome.VALID
@@ -592,7 +593,11 @@ def test_valid_events_of_one_version_share_one_decision() -> None:
     assert default is first  # v2 is the default version
     warned = ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_WARNED)
     assert warned.outcome is Outcome.WARNED
-    assert warned is not ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_WARNED)
+    assert warned is ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_WARNED)
+    assert warned is not ROUTER.route(CHECKOUT, checkout_headers("2"), ORDER_WARNED)
+    rejected = ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_V2_ONLY)
+    assert rejected.outcome is Outcome.INVALID
+    assert rejected is not ROUTER.route(CHECKOUT, checkout_headers("1"), ORDER_V2_ONLY)
     payment_v1 = ROUTER.route(PAYMENTS, None, PAYMENT_V1)
     assert payment_v1 is ROUTER.route(PAYMENTS, None, PAYMENT_V1)
     assert payment_v1 is not ROUTER.route(PAYMENTS, None, PAYMENT_V2)

@@ -1,4 +1,4 @@
-"""The hot path's shortcut for rules (``rules.all_hold``) agrees with ``check_rules``.
+"""The hot path's shortcut for rules (``rules.held_prefix``) agrees with ``check_rules``.
 
 ``CompiledVersion.check_value`` returns VALID as soon as the shortcut says every
 applicable rule holds, and only otherwise asks ``check_rules`` for the
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamprocs.contracts.model import Rule
-from streamprocs.contracts.rules import all_hold, check_rules, compile_rule
+from streamprocs.contracts.rules import check_rules, compile_rule, held_prefix
 from tests.unit.test_cel_native import perturbed
 from tests.unit.test_validator_properties import (
     CONTRACTS,
@@ -31,14 +31,19 @@ from tests.unit.test_validator_properties import (
 
 
 def agree(key: tuple[str, int], event: dict[str, Any]) -> bool:
-    """Assert the shortcut agrees with check_rules on ``event``; return its answer."""
+    """Assert the shortcut agrees with check_rules on ``event``; True if all rules held."""
     version = compiled(key)
-    hold = all_hold(version.rules)
-    assert hold is not None, f"{key}: every example rule compiles natively"
-    fast = hold(event, version.rule_fields <= event.keys())
+    held = held_prefix(version.rules)
+    assert held is not None, f"{key}: every example rule compiles natively"
+    n = held(event, version.rule_fields <= event.keys())
     slow = check_rules(version.rules, event, version.rule_fields)
-    assert fast == all(v is None for v in slow), (key, event, slow)
-    return fast
+    first_violation = next((i for i, v in enumerate(slow) if v is not None), len(slow))
+    assert n == first_violation, (key, event, slow)
+    # And the verdict check_value builds from rules[n:] is the full one.
+    assert version.check_value(event).violations == tuple(v for v in slow if v is not None) or (
+        not version._validator.is_valid(event)
+    )
+    return n == len(slow)
 
 
 @pytest.mark.parametrize("key", VERSIONS, ids=VERSION_IDS)
@@ -73,24 +78,25 @@ def rule(expr: str, severity: str = "error") -> Any:
 def test_a_failed_warning_is_not_a_hold() -> None:
     """Warnings pass the event, but must still be reported: the slow path names them."""
     warn = (rule("n > 1", "warn"),)
-    hold = all_hold(warn)
-    assert hold is not None
-    assert hold({"n": 0}, True) is False
-    assert hold({"n": 2}, True) is True
+    held = held_prefix(warn)
+    assert held is not None
+    assert held({"n": 0}, True) == 0
+    assert held({"n": 2}, True) == 1
 
 
 def test_a_rule_whose_fields_are_absent_does_not_apply() -> None:
     rules = (rule("n > 1"), rule("m > 1"))
-    hold = all_hold(rules)
-    assert hold is not None
-    assert hold({"n": 2}, False) is True
-    assert hold({"n": 0}, False) is False
-    assert hold({"n": 2, "m": "x"}, True) is False  # an error is not a hold
+    held = held_prefix(rules)
+    assert held is not None
+    assert held({"n": 2}, False) == 2
+    assert held({"m": 2}, False) == 2
+    assert held({"n": 0}, False) == 0
+    assert held({"n": 2, "m": "x"}, True) == 1  # an error is not a hold
 
 
 def test_no_shortcut_unless_every_rule_is_native() -> None:
     """A rule left to the Rust CEL (``uint`` is outside the native subset) turns it off."""
-    assert all_hold(()) is None
+    assert held_prefix(()) is None
     rust_only = rule("uint(n) > 1u")
     assert rust_only.native is None
-    assert all_hold((rule("n > 1"), rust_only)) is None
+    assert held_prefix((rule("n > 1"), rust_only)) is None
