@@ -62,8 +62,10 @@ from streamprocs.contracts.loader import ContractSet, load_contract_set
 from streamprocs.traffic import SampleRecord, generate_mix
 
 # Sized so that the default run (all five scenarios, three rounds, the latency
-# phases) ends within about five minutes on 2 cores; see bench/README.md.
-DEFAULT_EVENTS = 100_000
+# phases) ends within about five minutes on 2 cores; see bench/README.md. At
+# 100k the ceiling's run lasted under a second, too short a window to hold
+# steady: it measured 72k-142k events/s from one run to the next.
+DEFAULT_EVENTS = 300_000
 DEFAULT_REPEAT = 3
 # faust (~1.5k events/s) and pure-Python jsonschema (a few k events/s) would take
 # minutes for DEFAULT_EVENTS; they read the first records of the same mix instead.

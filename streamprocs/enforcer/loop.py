@@ -55,7 +55,7 @@ QUEUE_FULL_BACKOFF_S = 0.05
 PREFETCH_KBYTES = 16 * 1024
 # When the prefetch queue is full, librdkafka pauses fetching for this long
 # (its default, 1 s, starved the loop: 23k events/s against 32k with 10 ms,
-# see docs/performance.md).
+# see bench/README.md).
 FETCH_QUEUE_BACKOFF_MS = 10
 # Consumer lag comes from librdkafka's statistics, emitted this often.
 STATS_INTERVAL_MS = 5000
@@ -316,7 +316,7 @@ class Enforcer:
 
         Everything per record is here, with attributes bound to locals, because
         a method call or attribute lookup per record is a measurable share of
-        the loop (docs/performance.md). ``Any``: the client's stubs type every
+        the loop (bench/README.md). ``Any``: the client's stubs type every
         accessor as optional, which holds only for error events, and those are
         handled first.
         """
