@@ -111,6 +111,28 @@ def generate_source(expr: str) -> str | None:
         return None
 
 
+def compile_held(exprs: list[str]) -> Callable[[Mapping[str, Any]], int] | None:
+    """One function telling how many of ``exprs``, from the first, evaluate to exactly
+    True on the fields (which must include every field they read), or None when one
+    of them is outside the native subset. An error, a non-bool or a value the Rust CEL
+    must judge stops the count there."""
+    gen = Gen()
+    try:
+        nodes = [_parse(expr) for expr in exprs]
+        source = gen.held_function(nodes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            code = compile(source, f"<cel native: {len(exprs)} rules>", "exec")
+    except (Unsupported, RecursionError, SyntaxError, MemoryError):
+        return None
+    except Exception:  # noqa: BLE001 - a cel-python parse error: not in our subset
+        return None
+    namespace: dict[str, Any] = {"__builtins__": _BUILTINS, **_HELPERS, **gen.consts}
+    exec(code, namespace)  # our generated source only; event values never become code
+    held: Callable[[Mapping[str, Any]], int] = namespace["_held"]
+    return held
+
+
 def compile_native(expr: str) -> NativeFn | None:
     """A native function equivalent to the Rust CEL for ``expr``, or None if unsupported.
 

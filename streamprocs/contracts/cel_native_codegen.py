@@ -104,10 +104,11 @@ class Gen:
     """Generates one function body. ``expr`` returns a Python expression for a node and
     may first emit statements (for ``&&``, ``||``, ``? :`` and macros) that it relies on."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_name: int = 0) -> None:
         self.lines: list[str] = []
         self.depth = 2  # inside "def" and "try"
-        self.count = 0
+        # Temporaries are numbered from here: several expressions can share one function.
+        self.count = first_name
         self.consts: dict[str, Any] = {}
         self.memos: list[str] = []
         self.loops = 0  # how many macro loops enclose the code being generated
@@ -410,6 +411,37 @@ class Gen:
             self.emit("_fail('predicate error')")
 
     # ----------------------------------------------------------------- function
+
+    def held_function(self, nodes: list[Node]) -> str:
+        """``def _held(V)``: how many of the expressions, from the first, are exactly True.
+
+        The whole fused into one function saves a call per rule on the hot path. Any
+        error or fallback stops the count: the caller's slow path evaluates the rule
+        at that position on its own (with the Rust CEL when needed) and explains it.
+        """
+        body: list[str] = []
+        memos: list[str] = []
+        for i, node in enumerate(nodes):
+            gen = Gen(first_name=self.count)
+            result = gen.expr(node, {})
+            self.count = gen.count
+            self.consts.update(gen.consts)
+            memos.extend(gen.memos)
+            if i:
+                body.append(f"        _n = {i}")
+            body.extend(gen.lines)
+            body.append(f"        if ({result}) is not True:")
+            body.append(f"            return {i}")
+        return (
+            "def _held(V):\n"
+            "    _n = 0\n"
+            "    try:\n"
+            + "".join(f"        {memo} = _UNSET\n" for memo in memos)
+            + "".join(line + "\n" for line in body)
+            + f"        return {len(nodes)}\n"
+            "    except (Exception, _FallBack):\n"
+            "        return _n\n"
+        )
 
     def function(self, node: Node) -> str:
         result = self.expr(node, {})

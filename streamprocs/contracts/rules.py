@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import cel
 
-from streamprocs.contracts.cel_native import compile_native
+from streamprocs.contracts.cel_native import compile_held, compile_native
 from streamprocs.contracts.model import Rule, Severity
 from streamprocs.contracts.verdict import Violation
 
@@ -142,21 +142,20 @@ def held_prefix(
         (frozenset(rule.fields), cast(Callable[[Mapping[str, Any]], Any], rule.native))
         for rule in rules
     )
+    # Events with every field (the common case) run all rules in one generated
+    # function: one call per event instead of one per rule.
+    fused = compile_held([rule.rule.expr for rule in rules])
 
     def held(event: dict[str, Any], complete: bool) -> int:
+        if complete and fused is not None:
+            return fused(event)
         n = 0
         try:
-            if complete:
-                for _, check in checks:
-                    if check(event) is not True:
-                        return n
-                    n += 1
-            else:
-                keys = event.keys()
-                for fields, check in checks:
-                    if fields <= keys and check(event) is not True:
-                        return n
-                    n += 1
+            keys = event.keys()
+            for fields, check in checks:
+                if (complete or fields <= keys) and check(event) is not True:
+                    return n
+                n += 1
         except Exception:  # noqa: BLE001 - check_rules turns it into a verdict
             return n
         return n

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamprocs.contracts.cel_native import compile_held
 from streamprocs.contracts.model import Rule
 from streamprocs.contracts.rules import check_rules, compile_rule, held_prefix
 from tests.unit.test_cel_native import perturbed
@@ -100,3 +101,17 @@ def test_no_shortcut_unless_every_rule_is_native() -> None:
     rust_only = rule("uint(n) > 1u")
     assert rust_only.native is None
     assert held_prefix((rule("n > 1"), rust_only)) is None
+
+
+def test_fused_rules_count_until_the_first_that_is_not_exactly_true() -> None:
+    held = compile_held(["n > 1", "s == 'a'", "l.all(i, i > 0)"])
+    assert held is not None
+    assert held({"n": 2, "s": "a", "l": [1, 2]}) == 3
+    assert held({"n": 0, "s": "a", "l": [1, 2]}) == 0
+    assert held({"n": 2, "s": "b", "l": [1, 2]}) == 1
+    assert held({"n": 2, "s": "a", "l": [1, -2]}) == 2
+    assert held({"n": "x", "s": "a", "l": []}) == 0  # an error
+    assert held({"n": 2, "s": "a", "l": "x"}) == 2  # an error inside a macro
+    assert held({"n": 2**64, "s": "a", "l": []}) == 0  # the Rust CEL's to judge
+    assert held({"n": 2, "s": "a", "l": {"a": 1, "b": "x"}}) == 2  # hash-order dependent
+    assert compile_held(["n > 1", "uint(n) > 1u"]) is None
