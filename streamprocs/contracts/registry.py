@@ -49,7 +49,13 @@ def read_pointer(event: Any, pointer: str | Pointer) -> Any:
 
 def pointer_text(event: Any, pointer: str | Pointer) -> str | None:
     """The scalar at a pointer as text (``3`` and ``"3"`` alike), else ``None``."""
-    found = read_pointer(event, pointer)
+    if type(event) is dict and type(pointer) is tuple and len(pointer) == 1:
+        # A top-level field (/type, /schema_version): the common case, on the hot path.
+        found = event.get(pointer[0][0])
+    else:
+        found = read_pointer(event, pointer)
+    if type(found) is str:
+        return found
     if found is None or isinstance(found, dict | list | bool):
         return None
     return str(found)
