@@ -33,6 +33,7 @@ def rows_table(report: Report) -> Table:
         ("events/run", "right"),
         ("events/s", "right"),
         ("x ceiling", "right"),
+        ("CPU µs/event", "right"),
         ("p50 ms", "right"),
         ("p99 ms", "right"),
         ("peak RSS MB", "right"),
@@ -47,6 +48,7 @@ def rows_table(report: Report) -> Table:
             f"{o.events_for(scenario):,}",
             _num(row.events_per_s),
             _num(row.ratio_to_ceiling, 2, "x"),
+            _num(row.cpu_us_per_event, 1),
             _num(row.p50_ms, 1),
             _num(row.p99_ms, 1),
             _num(row.peak_rss_mb, 0),
@@ -86,6 +88,9 @@ def notes(report: Report) -> list[str]:
         "is read back and counted",
         f"x ceiling: median over {o.repeat} round(s) of (scenario / ceiling) within the same "
         "round; rounds rotate the scenarios' order",
+        "CPU µs/event: user + system CPU time of the scenario's worker process (all its "
+        "threads, the Kafka client's included; not the broker's) from its first record to "
+        "its end, per event, median of rounds: cores for a rate R are about R x this / 1e6",
         (
             f"latency: separate paced phase, {o.latency_rate:.0f} events/s for "
             f"{o.latency_seconds:g} s after {LATENCY_WARMUP_S:g} s of warm-up; output "

@@ -32,6 +32,14 @@ class RunResult:
     error: str | None = None  # set when the run failed; the other fields are then 0
     # (events consumed, resident MiB) at each 100k: see worker.RSS_SAMPLE_EVERY.
     rss_samples: tuple[tuple[int, float], ...] = ()
+    # CPU time of the worker process (all threads) from its first record to its end.
+    cpu_seconds: float | None = None
+
+    @property
+    def cpu_us_per_event(self) -> float | None:
+        if self.error is not None or self.cpu_seconds is None or self.events <= 0:
+            return None
+        return self.cpu_seconds / self.events * 1e6
 
     @property
     def events_per_s(self) -> float | None:
@@ -74,6 +82,7 @@ class Row:
     p99_ms: float | None
     peak_rss_mb: float | None
     # Not part of the JSON row: for the table and the closing summary.
+    cpu_us_per_event: float | None = None
     runs: int = 0
     errors: tuple[str, ...] = field(default=())
 
@@ -119,6 +128,7 @@ def build_rows(
         own = [r for r in runs if r.scenario == scenario.name]
         rates = rates_by_round(runs, scenario.name, rounds)
         measured = [r for r in rates if r is not None]
+        cpu = [c for r in own if (c := r.cpu_us_per_event) is not None]
         latency = latencies.get(scenario.name)
         rss = [r.peak_rss_mb for r in own if r.error is None]
         if latency is not None and latency.error is None:
@@ -134,6 +144,7 @@ def build_rows(
                 p50_ms=latency.p50_ms if latency is not None else None,
                 p99_ms=latency.p99_ms if latency is not None else None,
                 peak_rss_mb=max(rss) if rss else None,
+                cpu_us_per_event=median(cpu) if cpu else None,
                 runs=len(measured),
                 errors=tuple(errors),
             )

@@ -315,6 +315,7 @@ class Session:
                 seconds,
                 _peak_rss(done),
                 rss_samples=_rss_samples(done),
+                cpu_seconds=_cpu_seconds(done),
             )
         except (WorkerFailed, RuntimeError, ValueError, KafkaException) as exc:
             return RunResult(scenario.name, round_, 0, 0.0, 0.0, error=str(exc))
@@ -375,6 +376,11 @@ def _peak_rss(done: dict[str, object]) -> float:
     return float(value)
 
 
+def _cpu_seconds(done: dict[str, object]) -> float | None:
+    value = done.get("cpu_seconds")
+    return float(value) if isinstance(value, int | float) else None
+
+
 def _rss_samples(done: dict[str, object]) -> tuple[tuple[int, float], ...]:
     raw = done.get("rss_samples")
     if not isinstance(raw, list):
@@ -394,10 +400,11 @@ def _describe(run: RunResult) -> str:
     if run.error is not None:
         return f"FAILED: {run.error}"
     per_s = rate(run.events, run.seconds)
-    line = (
-        f"{run.events} events in {run.seconds:.2f} s = {per_s:,.0f}/s, "
-        f"peak RSS {run.peak_rss_mb:.0f} MB"
-    )
+    line = f"{run.events} events in {run.seconds:.2f} s = {per_s:,.0f}/s, "
+    cpu = run.cpu_us_per_event
+    if cpu is not None:
+        line += f"CPU {cpu:.1f} µs/event, "
+    line += f"peak RSS {run.peak_rss_mb:.0f} MB"
     if len(run.rss_samples) >= 2:
         (first_n, first_mb), (last_n, last_mb) = run.rss_samples[0], run.rss_samples[-1]
         line += f" (RSS {first_mb:.0f} MB at {first_n:,}, {last_mb:.0f} MB at {last_n:,})"

@@ -54,6 +54,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far, all its threads (librdkafka's too)."""
+    times = os.times()
+    return times.user + times.system
+
+
 class Protocol:
     """The worker's side of the protocol; thread-safe, ``ready`` is sent once."""
 
@@ -62,6 +68,7 @@ class Protocol:
         self._lock = threading.Lock()
         self._ready_sent = False
         self.first_consumed_at: float | None = None
+        self.cpu_at_first: float | None = None
         # (events consumed, VmRSS MiB) after the first batch past each RSS_SAMPLE_EVERY.
         self.rss_samples: list[tuple[int, float]] = []
         self._next_sample = RSS_SAMPLE_EVERY
@@ -90,6 +97,7 @@ class Protocol:
         """Note the wall-clock time of the first record consumed (the run's start)."""
         if self.first_consumed_at is None:
             self.first_consumed_at = time.time()
+            self.cpu_at_first = cpu_seconds()
 
     def consumed_so_far(self, consumed: int) -> None:
         """Called after each batch (each event in faust): samples RSS at every 100k."""
@@ -102,6 +110,7 @@ class Protocol:
             self._next_sample += RSS_SAMPLE_EVERY
 
     def done(self, consumed: int) -> None:
+        first = self.cpu_at_first
         self._send(
             message(
                 DONE,
@@ -109,6 +118,8 @@ class Protocol:
                 first_consumed_at=self.first_consumed_at,
                 peak_rss_mb=peak_rss_mb(),
                 rss_samples=self.rss_samples,
+                # From the first record consumed to here (the clients are closed by now).
+                cpu_seconds=None if first is None else cpu_seconds() - first,
             )
         )
 

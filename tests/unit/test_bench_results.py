@@ -182,3 +182,20 @@ def test_rss_growth_target_needs_two_samples_and_a_tolerance() -> None:
     eos = checks["RSS growth dce_exactly_once, first -> last 100k < 10 MB"]
     assert (alo.value, alo.passed) == (4.0, True)
     assert (eos.value, eos.passed) == (50.0, False)
+
+
+def test_cpu_per_event_is_the_median_over_successful_runs() -> None:
+    """CPU µs/event: the worker's CPU seconds over its events, median of its runs."""
+    runs = [
+        RunResult(DCE_ALO.name, 0, 100_000, 2.0, 130.0, cpu_seconds=2.0),  # 20 µs
+        RunResult(DCE_ALO.name, 1, 100_000, 2.0, 130.0, cpu_seconds=3.0),  # 30 µs
+        RunResult(DCE_ALO.name, 2, 100_000, 2.0, 130.0, cpu_seconds=2.2),  # 22 µs
+        failed(DCE_ALO.name, 3),
+        RunResult(CEILING.name, 0, 100_000, 1.0, 150.0),  # an old worker: no CPU figure
+    ]
+    assert runs[0].cpu_us_per_event == 20.0
+    assert runs[3].cpu_us_per_event is None
+    rows = {r.name: r for r in build_rows([CEILING, DCE_ALO], runs, {}, 4)}
+    assert rows[DCE_ALO.name].cpu_us_per_event == pytest.approx(22.0)
+    assert rows[CEILING.name].cpu_us_per_event is None
+    assert "cpu_us_per_event" not in rows[DCE_ALO.name].to_json()
