@@ -1,4 +1,8 @@
-"""The enforcer: consume a batch, judge each record, produce it on, commit. Repeat.
+"""The enforcer: consume records, judge each, produce it on; commit in batches. Repeat.
+
+Records are judged and produced as soon as ``consume()`` returns them (it waits
+at most ``POLL_TIMEOUT_S``); they are committed in batches, each closed after
+``batch_size`` records or ``batch_timeout_s``, whichever comes first.
 
 Guarantees:
 - ``exactly_once``: one Kafka transaction per batch holds the output records,
@@ -7,8 +11,8 @@ Guarantees:
 - ``at_least_once``: offsets are committed only after every record of the
   batch was acknowledged by the broker; a failed batch is re-read.
 
-Records are judged synchronously between two ``consume()`` calls, so a
-rebalance (whose callbacks run inside ``consume()``) never finds a batch open.
+A rebalance (its callbacks run inside ``consume()``) commits the open batch
+before the partitions go.
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ PREFETCH_KBYTES = 16 * 1024
 # (its default, 1 s, starved the loop: 23k events/s against 32k with 10 ms,
 # see bench/README.md).
 FETCH_QUEUE_BACKOFF_MS = 10
+# Longest wait in one consume() call. librdkafka's batch consume waits for a
+# full batch or its timeout, so this bounds how long a record waits to be
+# judged and forwarded at light load; batches still close (commit) every
+# batch_timeout_s or batch_size records, across several consume() calls.
+POLL_TIMEOUT_S = 0.005
 # Consumer lag comes from librdkafka's statistics, emitted this often.
 STATS_INTERVAL_MS = 5000
 
@@ -86,6 +95,11 @@ class _Batch:
     """What one batch did. Per event only the decision is counted; the metric
     labels are derived from the distinct decisions once per batch."""
 
+    # perf_counter() when the batch was opened, the records taken into it, and
+    # the seconds spent judging and producing them (waits in consume() excluded).
+    started: float = 0.0
+    records: int = 0
+    busy_s: float = 0.0
     first: dict[tuple[str, int], int] = field(default_factory=dict)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     # (source topic, decision) -> [events, newest timestamp in ms]. Valid events
@@ -134,7 +148,10 @@ class Enforcer:
         self.reloader = Reloader(settings, contract_set.revision, self.metrics)
         self._stop = threading.Event()
         self._violation_logs = RateLimiter(settings.log.violation_log_interval_s)
+        # The batch open across consume() calls until it is due (see run()).
         self._batch: _Batch | None = None
+        # Partitions revoked during the last consume() call (see _without_revoked).
+        self._revoked: set[tuple[str, int]] = set()
         self.consumer: Any = None
         self.producer: Any = None
 
@@ -204,13 +221,22 @@ class Enforcer:
                 kafka=self.settings.redacted_kafka(),
             )
             while not self._stop.is_set():
-                self._maybe_swap_router()
-                messages = self.consumer.consume(
-                    num_messages=self.settings.batch_size, timeout=self.settings.batch_timeout_s
-                )
+                batch = self._batch
+                if batch is None:
+                    self._maybe_swap_router()
+                room = self.settings.batch_size - (batch.records if batch else 0)
+                messages = self.consumer.consume(num_messages=room, timeout=POLL_TIMEOUT_S)
                 self.health.beat()
+                if self._revoked:
+                    messages = self._without_revoked(messages)
                 if messages:
-                    self._process(messages)
+                    self._take(messages)
+                batch = self._batch
+                if batch is not None and self._due(batch):
+                    self._finish_batch()
+            # Stopped: what was taken so far is committed before the clients close.
+            if self._batch is not None:
+                self._finish_batch()
         finally:
             self._close()
 
@@ -258,12 +284,32 @@ class Enforcer:
         )
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
-        # Batches are finished before consume() is called again, so nothing is open here.
+        # A batch may be open across consume() calls: it is committed before the
+        # partitions go, so that their next owner starts after it. If that fails,
+        # the next owner starts from the last commit and judges those records again.
+        if self._batch is not None:
+            self._finish_batch()
+        self._revoked.update((p.topic, p.partition) for p in partitions)
         # Lag of partitions this instance no longer owns would be stale: drop it.
         for p in partitions:
             with contextlib.suppress(KeyError):
                 self.metrics.consumer_lag.remove(p.topic, str(p.partition))
         log.info("partitions revoked", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
+
+    def _without_revoked(self, messages: list[Any]) -> list[Any]:
+        """The messages of a consume() call that revoked partitions, minus theirs.
+
+        The call may return records it had taken before the rebalance callback
+        ran. Judged now, they would be committed past their partition's new
+        owner's start (or, if the partition came back here, read twice); dropped,
+        they are read again from the offset committed when the partitions went.
+        """
+        revoked, self._revoked = self._revoked, set()
+        return [
+            m
+            for m in messages
+            if m.error() is not None or (m.topic(), m.partition()) not in revoked
+        ]
 
     def _on_stats(self, stats_json: str) -> None:
         try:
@@ -289,27 +335,51 @@ class Enforcer:
 
     # --- one batch ---------------------------------------------------------------------
 
-    def _process(self, messages: list[Message]) -> None:
+    def _take(self, messages: list[Message]) -> None:
+        """Judge and produce records into the open batch, opening one if needed."""
         started = time.perf_counter()
-        batch = _Batch()
-        self._batch = batch
-        if self.exactly_once:
-            self.producer.begin_transaction()
+        batch = self._batch
+        if batch is None:
+            batch = _Batch(started=started)
+            if self.exactly_once:
+                self.producer.begin_transaction()
+            self._batch = batch
+        batch.records += len(messages)
         try:
             self._route_all(messages, batch)
         except BaseException:
+            self._batch = None
             if self.exactly_once:
                 self._abort(batch, "exception while routing")
             raise
+        batch.busy_s += time.perf_counter() - started
+
+    def _due(self, batch: _Batch) -> bool:
+        s = self.settings
+        return (
+            batch.records >= s.batch_size
+            or time.perf_counter() - batch.started >= s.batch_timeout_s
+        )
+
+    def _finish_batch(self) -> None:
+        """Commit the open batch: its offsets, and under exactly-once its transaction."""
+        batch = self._batch
+        assert batch is not None
+        started = time.perf_counter()
         if batch.next_offsets:
             if self.exactly_once:
                 self._commit_transaction(batch)
             else:
                 self._commit_acknowledged(batch)
+        elif self.exactly_once:
+            # Only consumer errors were taken: nothing to commit, but a transaction is open.
+            self._end_empty_transaction()
+        self._batch = None
         events, violations, last_seen = batch.metric_tallies()
         self.metrics.add_batch(events, violations, batch.dlq, last_seen)
         self._log_deprecated(batch)
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        batch.busy_s += time.perf_counter() - started
+        self.metrics.batch_duration.observe(batch.busy_s)
 
     def _route_all(self, messages: list[Any], batch: _Batch) -> None:
         """Judge and produce every record of a batch: the hot loop.
@@ -463,6 +533,12 @@ class Enforcer:
                     partition=partition,
                     error=str(exc),
                 )
+
+    def _end_empty_transaction(self) -> None:
+        try:
+            self.producer.abort_transaction(TXN_TIMEOUT_S)
+        except KafkaException as exc:
+            raise FatalError(f"could not end an empty transaction: {exc}") from exc
 
     def _abort(self, batch: _Batch, why: str) -> None:
         try:

@@ -61,16 +61,15 @@ def all_topics(router: Router) -> list[str]:
 
 
 def settings_for(bootstrap: str, contracts: Path, **overrides: Any) -> Settings:
-    return load_settings(
-        None,
-        kafka={"bootstrap.servers": bootstrap},
-        contracts_dir=str(contracts),
-        group_id=f"g-{uuid.uuid4().hex[:8]}",
-        transactional_id=f"tx-{uuid.uuid4().hex[:8]}",
-        metrics={"enabled": False},
-        batch_timeout_s=0.1,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "kafka": {"bootstrap.servers": bootstrap},
+        "contracts_dir": str(contracts),
+        "group_id": f"g-{uuid.uuid4().hex[:8]}",
+        "transactional_id": f"tx-{uuid.uuid4().hex[:8]}",
+        "metrics": {"enabled": False},
+        "batch_timeout_s": 0.1,
+    }
+    return load_settings(None, **{**values, **overrides})
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.model import REASONS
@@ -259,3 +260,42 @@ def test_second_instance_joining_mid_stream_loses_nothing(
     assert len(counts) == len(samples), "records lost in the rebalance"
     if guarantee == "exactly_once":
         assert max(counts.values()) == 1, "records duplicated in the rebalance"
+
+
+def _committed(bootstrap: str, group_id: str, topics: list[str]) -> dict[str, int]:
+    """The group's committed offset per source topic (partition 0), -1 when none."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id})
+    try:
+        found = consumer.committed([TopicPartition(t, 0) for t in topics], timeout=10)
+        return {tp.topic: tp.offset for tp in found}
+    finally:
+        consumer.close()
+
+
+def test_at_least_once_forwards_records_before_their_batch_commits(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Records are produced as soon as they are consumed; offsets are committed when the
+    batch closes (here: at stop, as neither batch_size nor the 10 s timeout is reached)."""
+    contracts, _ = isolated_contracts(tmp_path)
+    router = create_topics(kafka_bootstrap, contracts, partitions=1)
+    samples = generate_mix(load_contract_set(contracts), 30, invalid_share=0.0, seed=11)
+    produce(samples, kafka_bootstrap)
+    settings = settings_for(
+        kafka_bootstrap,
+        contracts,
+        processing_guarantee="at_least_once",
+        batch_timeout_s=10,
+        batch_size=100_000,
+    )
+    with running(Enforcer(settings)):
+        landed = read_topics(
+            kafka_bootstrap, all_topics(router), until=lambda r: len(r) >= len(samples)
+        )
+        assert len(landed) == len(samples)
+        # Forwarded, yet nothing committed: the batch is still open.
+        before_stop = _committed(kafka_bootstrap, settings.group_id, router.topics)
+    assert all(offset < 0 for offset in before_stop.values()), before_stop
+    ends = Counter(s.topic for s in samples)
+    after_stop = _committed(kafka_bootstrap, settings.group_id, router.topics)
+    assert after_stop == {topic: ends[topic] for topic in router.topics}

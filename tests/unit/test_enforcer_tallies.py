@@ -1,4 +1,5 @@
-"""Per-batch tallies: per event only the decision is counted; labels come once per batch.
+"""Per-batch tallies (per event only the decision is counted; labels come once per batch),
+and the records dropped after a revoke.
 
 No Kafka here: ``_Batch`` is plain data. The enforcer's use of it on a real broker
 is covered by tests/integration/test_enforcer.py (metric totals per contract).
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Decision, Outcome, Router
-from streamprocs.enforcer.loop import _Batch
+from streamprocs.enforcer.config import load_settings
+from streamprocs.enforcer.loop import Enforcer, _Batch
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 ROUTER = Router(load_contract_set(CONTRACTS))
@@ -52,3 +54,37 @@ def test_discarded_batches_count_nothing() -> None:
     batch.discard_tallies()
     assert batch.metric_tallies() == ({}, {}, {})
     assert not batch.dlq
+
+
+class _Msg:
+    def __init__(self, topic: str, partition: int, error: object = None) -> None:
+        self._topic, self._partition, self._error = topic, partition, error
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return self._partition
+
+    def error(self) -> object:
+        return self._error
+
+
+def test_records_of_partitions_revoked_during_a_consume_call_are_dropped() -> None:
+    """A consume() call that ran a revoke callback may return records taken before it;
+    they are dropped (read again from the committed offset), the others kept, once."""
+    settings = load_settings(
+        None,
+        kafka={"bootstrap.servers": "127.0.0.1:1"},
+        contracts_dir=str(CONTRACTS),
+        group_id="g",
+        metrics={"enabled": False},
+    )
+    enforcer = Enforcer(settings)
+    enforcer._revoked = {("a", 0), ("b", 1)}
+    kept = _Msg("a", 1)
+    error = _Msg("a", 0, error="partition EOF")
+    messages = [_Msg("a", 0), kept, _Msg("b", 1), error]
+    assert enforcer._without_revoked(messages) == [kept, error]
+    assert enforcer._revoked == set()
+    assert enforcer._without_revoked(messages) == messages
