@@ -99,8 +99,9 @@ def produce_paced(
     """Produce ``rate`` records per second; the CreateTime (ms) of each record, by its seq.
 
     Each record's timestamp is set explicitly to the wall clock at the moment it
-    is handed to the client, so the latency measured later (the output record's
-    LogAppendTime minus this) is end to end: client, broker, scenario, broker.
+    is handed to the client, so the latency measured later (when a read_committed
+    consumer saw the output record, minus this) is end to end: client, broker,
+    scenario, broker, and under exactly-once the transaction's commit.
     ``linger.ms`` is 0 so the client adds no batching delay of its own.
     """
     from confluent_kafka import Producer

@@ -1,4 +1,5 @@
-"""Reading a run's output and dead-letter topics back: how many, when, and how late.
+"""Reading a run's output and dead-letter topics: back after a run (how many, until
+when), and live during a paced phase (how late each record became visible).
 
 A run's end is the broker's LogAppendTime of the last record it wrote (its
 output topics are created with ``message.timestamp.type=LogAppendTime``), and
@@ -8,10 +9,11 @@ so records of an aborted transaction never count.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import (
@@ -37,12 +39,10 @@ READ_POLL_S = 0.5
 class Readback:
     count: int = 0
     last_append_ms: int | None = None
-    # seq -> LogAppendTime (ms) of the first copy seen, when seqs were asked for.
-    appended_at: dict[int, int] = field(default_factory=dict)
 
 
-def read_outputs(bootstrap: str, topics: Iterable[str], *, with_seqs: bool = False) -> Readback:
-    """Every committed record of ``topics``: count, latest LogAppendTime, and per-seq times."""
+def read_outputs(bootstrap: str, topics: Iterable[str]) -> Readback:
+    """Every committed record of ``topics``: how many, and the latest LogAppendTime."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -70,13 +70,13 @@ def read_outputs(bootstrap: str, topics: Iterable[str], *, with_seqs: bool = Fal
             if time.monotonic() > deadline:
                 raise RuntimeError(f"read-back timed out; {len(pending)} partitions unread")
             for msg in consumer.consume(num_messages=READ_BATCH, timeout=READ_POLL_S):
-                _take(msg, result, pending, with_seqs)
+                _take(msg, result, pending)
     finally:
         consumer.close()
     return result
 
 
-def _take(msg: Any, result: Readback, pending: set[tuple[str, int]], with_seqs: bool) -> None:
+def _take(msg: Any, result: Readback, pending: set[tuple[str, int]]) -> None:
     error = msg.error()
     if error is not None:
         if error.code() == KafkaError._PARTITION_EOF:
@@ -92,8 +92,72 @@ def _take(msg: Any, result: Readback, pending: set[tuple[str, int]], with_seqs: 
     result.count += 1
     if result.last_append_ms is None or ts > result.last_append_ms:
         result.last_append_ms = ts
-    if with_seqs:
-        for name, value in msg.headers() or ():
-            if name == SEQ_HEADER and value is not None:
-                result.appended_at.setdefault(int(value), ts)
-                break
+
+
+# The live reader's wait per poll: a record is seen at most this long after it is readable.
+LIVE_POLL_S = 0.001
+
+
+class LiveReader:
+    """Reads ``topics`` with ``read_committed`` while a paced phase runs, noting when each
+    record (by its ``dce-sample-seq``) became visible, in wall-clock ms.
+
+    That is the latency a downstream consumer sees: under exactly-once a record
+    is visible only once its transaction commits, which its LogAppendTime (the
+    time it was written, before the commit) does not show.
+    """
+
+    def __init__(self, bootstrap: str, topics: Iterable[str]) -> None:
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"dce-bench-live-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                # Answer a fetch as soon as one byte is there, as a real-time consumer would.
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        metadata = self._consumer.list_topics(timeout=METADATA_TIMEOUT_S)
+        assignment = []
+        for topic in topics:
+            meta = metadata.topics.get(topic)
+            if meta is None or meta.error is not None:
+                self._consumer.close()
+                raise RuntimeError(f"output topic {topic} does not exist")
+            assignment += [TopicPartition(topic, p, 0) for p in meta.partitions]
+        self._consumer.assign(assignment)
+        self.seen_at: dict[int, int] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dce-bench-live", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                # ``Any``: the stubs type a message's accessors as optional.
+                msg: Any = self._consumer.poll(LIVE_POLL_S)
+                if msg is None:
+                    continue
+                seen = int(time.time() * 1000)
+                error = msg.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        self.errors.append(error.str())
+                    continue
+                for name, value in msg.headers() or ():
+                    if name == SEQ_HEADER and value is not None:
+                        self.seen_at.setdefault(int(value), seen)
+                        break
+        finally:
+            self._consumer.close()
+
+    def wait_for(self, seqs: Iterable[int], timeout: float) -> None:
+        """Until every seq was seen or ``timeout`` passed; then the reader stops."""
+        wanted = set(seqs)
+        deadline = time.monotonic() + timeout
+        while not wanted <= self.seen_at.keys() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        self._thread.join(timeout=METADATA_TIMEOUT_S)

@@ -93,8 +93,8 @@ def notes(report: Report) -> list[str]:
         "its end, per event, median of rounds: cores for a rate R are about R x this / 1e6",
         (
             f"latency: separate paced phase, {o.latency_rate:.0f} events/s for "
-            f"{o.latency_seconds:g} s after {LATENCY_WARMUP_S:g} s of warm-up; output "
-            "LogAppendTime - input CreateTime"
+            f"{o.latency_seconds:g} s after {LATENCY_WARMUP_S:g} s of warm-up; when a "
+            "read_committed consumer saw the output record - input CreateTime"
             if o.latency_seconds > 0
             else "latency: not measured (--latency-seconds 0)"
         ),

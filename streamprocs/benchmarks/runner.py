@@ -11,7 +11,8 @@ Order of work:
    process with a fresh consumer group and fresh output topics; the order rotates
    from round to round so that no scenario always runs first or last;
 4. a latency phase per scenario: records produced at a fixed rate well below the
-   slowest scenario's capacity, latency = output LogAppendTime - input CreateTime;
+   slowest scenario's capacity, latency = when a read_committed consumer saw the
+   output record (see readback.LiveReader) - input CreateTime;
 5. rows (medians of the rounds) and the issue's targets.
 
 A run's time is from its worker's first non-empty ``consume()`` (wall clock) to
@@ -38,7 +39,7 @@ from confluent_kafka import KafkaException
 from streamprocs.benchmarks.child import WorkerFailed, WorkerProcess
 from streamprocs.benchmarks.inputs import iter_mix, pad, produce_paced, produce_to
 from streamprocs.benchmarks.pyspy import Entry, own_time, py_spy
-from streamprocs.benchmarks.readback import read_outputs
+from streamprocs.benchmarks.readback import LiveReader, read_outputs
 from streamprocs.benchmarks.results import (
     LatencyResult,
     Row,
@@ -70,6 +71,9 @@ DEFAULT_REPEAT = 3
 # faust (~1.5k events/s) and pure-Python jsonschema (a few k events/s) would take
 # minutes for DEFAULT_EVENTS; they read the first records of the same mix instead.
 DEFAULT_SLOW_EVENTS = 10_000
+# After the paced phase's worker is done, its last records are visible within a
+# transaction commit; the bound turns a record that never shows up into an error.
+LIVE_READ_TIMEOUT_S = 30.0
 # The too_large samples are one byte over this limit, and the enforcer runs with it.
 # 16 KiB keeps them realistic (the 1 MiB default would make 0.4% of the input
 # 1 MiB records, i.e. most of its bytes).
@@ -331,9 +335,11 @@ class Session:
         self.topics.create(inputs.values(), o.partitions, INPUT_CONFIG)
         self.topics.create(outputs, o.partitions, OUTPUT_CONFIG)
         worker = WorkerProcess(spec, self.work / f"{tag}.log")
+        live: LiveReader | None = None
         try:
             try:
                 worker.wait_for(READY, READY_TIMEOUT_S)
+                live = LiveReader(self.bootstrap, outputs)
                 time.sleep(SETTLE_S)
                 sent_at = produce_paced(records, self.bootstrap, inputs, o.latency_rate)
                 done = worker.wait_for(DONE, self._timeout(len(records)))
@@ -341,15 +347,19 @@ class Session:
                 worker.kill()
                 raise
             worker.finish()
-            read = read_outputs(self.bootstrap, outputs, with_seqs=True)
+            live.wait_for(sent_at, LIVE_READ_TIMEOUT_S)
+            if live.errors:
+                raise WorkerFailed(f"reading the outputs live: {live.errors[:3]}")
             skip = int(o.latency_rate * LATENCY_WARMUP_S)
-            samples, missing = paced_latencies(sent_at, read.appended_at, skip)
+            samples, missing = paced_latencies(sent_at, live.seen_at, skip)
             if missing:
                 raise WorkerFailed(f"{missing} paced records never reached an output topic")
             return LatencyResult(scenario.name, tuple(samples), _peak_rss(done))
         except (WorkerFailed, RuntimeError, ValueError, KafkaException) as exc:
             return LatencyResult(scenario.name, (), 0.0, error=str(exc))
         finally:
+            if live is not None:
+                live.wait_for((), 0)
             if not o.keep_topics:
                 self.topics.delete([*inputs.values(), *outputs])
 

@@ -60,19 +60,20 @@ def paired_ratio(
 
 
 def paced_latencies(
-    sent_at: dict[int, int], appended_at: dict[int, int], skip: int
+    sent_at: dict[int, int], seen_at: dict[int, int], skip: int
 ) -> tuple[list[float], int]:
     """Latencies (ms) of the paced records after the first ``skip``, and how many never arrived.
 
-    ``sent_at`` and ``appended_at`` map a record's sequence number to its input
-    CreateTime and its output LogAppendTime, both in ms. The first ``skip``
+    ``sent_at`` and ``seen_at`` map a record's sequence number to its input
+    CreateTime and the wall-clock time a ``read_committed`` consumer saw its
+    output, both in ms. The first ``skip``
     records (by sequence) are the warm-up: they meet cold caches and first
     metadata requests, which a steady stream does not.
     """
     samples = []
     missing = 0
     for seq in sorted(sent_at)[skip:]:
-        out = appended_at.get(seq)
+        out = seen_at.get(seq)
         if out is None:
             missing += 1
         else:
