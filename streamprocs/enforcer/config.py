@@ -92,8 +92,10 @@ class Settings(BaseSettings):
     # Stable across restarts so that a restarted instance fences its zombie.
     transactional_id: str | None = None
     processor_id: str = Field(default_factory=_default_processor_id)
+    # A batch (one commit; one transaction under exactly-once) closes after this many
+    # records or batch_timeout_s after it opened, whichever comes first. Records are
+    # forwarded as they are consumed; under exactly-once they become visible at commit.
     batch_size: int = Field(default=5000, ge=1, le=100_000)
-    # How long consume() waits to fill a batch: bounds the latency added at low traffic.
     batch_timeout_s: float = Field(default=0.2, gt=0, le=10)
     max_event_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     max_depth: int = Field(default=DEFAULT_MAX_DEPTH, ge=1, le=1000)
