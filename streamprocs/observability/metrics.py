@@ -60,7 +60,7 @@ class Metrics:
         )
         self.batch_duration = Histogram(
             "dce_batch_duration_seconds",
-            "Time to judge, route and commit one batch.",
+            "Time spent judging, producing and committing one batch (waits for records excluded).",
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
