@@ -17,6 +17,7 @@ import argparse
 import gc
 from pathlib import Path
 
+from streamprocs.benchmarks.worker import status_mb
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Router
 from streamprocs.traffic import generate_mix
@@ -25,11 +26,10 @@ RECORDS_PER_ROUND = 2000
 
 
 def rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
+    rss = status_mb("VmRSS")
+    if rss is None:
+        raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
+    return rss
 
 
 def main() -> None:

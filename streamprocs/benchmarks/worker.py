@@ -26,7 +26,7 @@ from streamprocs.benchmarks.spec import DONE, ERROR, READY, WorkerSpec, message
 RSS_SAMPLE_EVERY = 100_000
 
 
-def _status_mb(field: str) -> float | None:
+def status_mb(field: str) -> float | None:
     """A ``kB`` field of ``/proc/self/status`` in MiB; ``None`` where there is no /proc."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
@@ -47,7 +47,7 @@ def peak_rss_mb() -> float:
     memory map over, and before ``exec`` the child shares the runner's pages,
     which hold the benchmark's input (~100 MB at the default size).
     """
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     if peak is not None:
         return peak
     # Not Linux: the best this process can say about itself (KiB on most systems).
@@ -103,7 +103,7 @@ class Protocol:
         """Called after each batch (each event in faust): samples RSS at every 100k."""
         if consumed < self._next_sample:
             return
-        rss = _status_mb("VmRSS")
+        rss = status_mb("VmRSS")
         if rss is not None:
             self.rss_samples.append((consumed, rss))
         while self._next_sample <= consumed:
