@@ -39,6 +39,7 @@ from streamprocs.contracts import cel_native_runtime as rt
 from streamprocs.contracts import cel_native_values as values
 from streamprocs.contracts.cel_native_ast import Node, Unsupported, lower
 from streamprocs.contracts.cel_native_codegen import Gen
+from streamprocs.contracts.cel_native_shapes import shape_of
 
 NativeFn = Callable[[Mapping[str, Any]], Any]
 
@@ -103,6 +104,21 @@ def _parse(expr: str) -> Node:
     return lower(_parser.parse(expr))
 
 
+def generate_held_source(
+    exprs: list[str],
+    fields: list[tuple[str, ...]] | None = None,
+    schema: dict[str, Any] | None = None,
+) -> str | None:
+    """The Python source ``compile_held`` would run, for reading and debugging."""
+    root = shape_of(schema) if schema is not None else None
+    try:
+        return Gen(root=root if root is not None and root.kind == "object" else None).held_function(
+            [_parse(expr) for expr in exprs], fields
+        )
+    except Unsupported:
+        return None
+
+
 def generate_source(expr: str) -> str | None:
     """The Python source ``compile_native`` would run, for reading and debugging."""
     try:
@@ -111,15 +127,25 @@ def generate_source(expr: str) -> str | None:
         return None
 
 
-def compile_held(exprs: list[str]) -> Callable[[Mapping[str, Any]], int] | None:
+def compile_held(
+    exprs: list[str],
+    fields: list[tuple[str, ...]] | None = None,
+    schema: dict[str, Any] | None = None,
+) -> Callable[[Mapping[str, Any]], int] | None:
     """One function telling how many of ``exprs``, from the first, evaluate to exactly
-    True on the fields (which must include every field they read), or None when one
-    of them is outside the native subset. An error, a non-bool or a value the Rust CEL
-    must judge stops the count there."""
-    gen = Gen()
+    True on the fields or do not apply, or None when one of them is outside the native
+    subset. An error, a non-bool or a value the Rust CEL must judge stops the count.
+
+    ``fields`` lists the top-level fields each expression reads: one that lacks any
+    does not apply. Without it, the fields must include every field read. With
+    ``schema``, the function may be called only on events valid against it, and runs
+    typed code where the schema fixes the types (see ``cel_native_shapes``).
+    """
+    root = shape_of(schema) if schema is not None else None
+    gen = Gen(root=root if root is not None and root.kind == "object" else None)
     try:
         nodes = [_parse(expr) for expr in exprs]
-        source = gen.held_function(nodes)
+        source = gen.held_function(nodes, fields)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
             code = compile(source, f"<cel native: {len(exprs)} rules>", "exec")

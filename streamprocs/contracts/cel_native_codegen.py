@@ -36,6 +36,7 @@ from streamprocs.contracts.cel_native_ast import (
 )
 from streamprocs.contracts.cel_native_functions import to_duration, to_timestamp
 from streamprocs.contracts.cel_native_regex import compile_matcher
+from streamprocs.contracts.cel_native_shapes import BOOL, STR, Shape, int_shape
 from streamprocs.contracts.cel_native_values import CelError, FallBack
 
 _BINARY = {
@@ -45,6 +46,8 @@ _BINARY = {
 # Results that are always a bool (or an error), so need no conversion on the way out.
 _BOOL_CALLS = frozenset({"startsWith", "endsWith", "contains", "matches"})
 _BOOL_BINARY = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
+_ORDER = frozenset({"<", "<=", ">", ">="})
+_ARITHMETIC = frozenset({"+", "-", "*"})
 
 # A local name or a top-level field read: cheap and pure, so it may appear twice in code.
 _SIMPLE = re.compile(r"(?!(?:True|False|None)\b)[A-Za-z_]\w*|V\['\w+'\]")
@@ -77,6 +80,10 @@ def _is_bool(node: Node) -> bool:
     return isinstance(node, Lit) and type(node.value) is bool
 
 
+def _operands(node: Unary | Binary) -> tuple[Node, ...]:
+    return (node.operand,) if isinstance(node, Unary) else (node.left, node.right)
+
+
 def _unique_field(node: Macro) -> str | None:
     """``f`` when ``node`` is ``R.all(x, R.exists_one(y, y.f == x.f))`` (sides in either
     order, the same range ``R`` not mentioning ``x`` or ``y``), else None."""
@@ -104,7 +111,15 @@ class Gen:
     """Generates one function body. ``expr`` returns a Python expression for a node and
     may first emit statements (for ``&&``, ``||``, ``? :`` and macros) that it relies on."""
 
-    def __init__(self, first_name: int = 0) -> None:
+    def __init__(self, first_name: int = 0, root: Shape | None = None) -> None:
+        # With a root shape (the schema's, see cel_native_shapes), the code may assume a
+        # schema-valid event holding every top-level field it reads: typed operations
+        # become plain Python operators. Without one, every operation is checked.
+        self.root = root
+        # Top-level fields known to be there (typed code only): the schema's required ones
+        # and those held_function checks for before the expression runs.
+        self.present: frozenset[str] = root.required if root is not None else frozenset()
+        self.var_shapes: dict[str, Shape | None] = {}  # macro variable (local) -> shape
         self.lines: list[str] = []
         self.depth = 2  # inside "def" and "try"
         # Temporaries are numbered from here: several expressions can share one function.
@@ -145,6 +160,84 @@ class Gen:
     def assign(self, node: Node, scope: dict[str, str], target: str) -> None:
         self.emit(f"{target} = {self.expr(node, scope)}")
 
+    # ----------------------------------------------------------------- shapes
+
+    def shape(self, node: Node, scope: dict[str, str]) -> Shape | None:
+        """The shape the node's value has on every schema-valid event, if known."""
+        if self.root is None:
+            return None
+        if isinstance(node, Lit):
+            v = node.value
+            if type(v) is bool:
+                return BOOL
+            if type(v) is int:
+                return int_shape(v, v)
+            return STR if type(v) is str else None
+        if isinstance(node, Ident):
+            local = scope.get(node.name)
+            return self.var_shapes.get(local) if local else self.root.field(node.name)
+        if isinstance(node, Select):
+            target = self.shape(node.target, scope)
+            return target.field(node.field) if target and target.kind == "object" else None
+        if isinstance(node, Has):
+            target = self.shape(node.target, scope)
+            return BOOL if target and target.kind == "object" else None
+        if isinstance(node, Unary):
+            operand = self.shape(node.operand, scope)
+            if operand is None:
+                return None
+            if node.op == "!":
+                return BOOL if operand.kind == "bool" else None
+            return int_shape(-operand.hi, -operand.lo) if operand.kind == "int" else None
+        if isinstance(node, Binary):
+            return self._binary_shape(node, scope)
+        if isinstance(node, Logic):
+            return BOOL if all(self.shape(n, scope) == BOOL for n in _chain(node)) else None
+        if isinstance(node, Macro) and node.kind in ("all", "exists", "exists_one"):
+            rng = self.shape(node.range, scope)
+            return BOOL if rng and rng.kind == "array" else None
+        return None
+
+    def _binary_shape(self, node: Binary, scope: dict[str, str]) -> Shape | None:
+        a, b = self.shape(node.left, scope), self.shape(node.right, scope)
+        if a is None or b is None or a.kind != b.kind:
+            return None
+        if node.op in _ARITHMETIC:
+            if a.kind != "int":
+                return None
+            if node.op == "+":
+                return int_shape(a.lo + b.lo, a.hi + b.hi)
+            if node.op == "-":
+                return int_shape(a.lo - b.hi, a.hi - b.lo)
+            products = (a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi)
+            return int_shape(min(products), max(products))
+        if node.op in _ORDER:
+            return BOOL if a.kind in ("int", "str") else None
+        if node.op in ("==", "!="):
+            return BOOL if a.kind in ("int", "str", "bool") else None
+        return None
+
+    def safe(self, node: Node, scope: dict[str, str]) -> bool:
+        """Whether the node cannot raise on a schema-valid event (typed code only)."""
+        if self.root is None:
+            return False
+        if isinstance(node, Lit):
+            return True
+        if isinstance(node, Ident):
+            return node.name in scope or node.name in self.present
+        if isinstance(node, Select | Has):
+            target = self.shape(node.target, scope)
+            if target is None or target.kind != "object" or not self.safe(node.target, scope):
+                return False
+            return isinstance(node, Has) or node.field in target.required
+        if isinstance(node, Unary | Binary):
+            return self.shape(node, scope) is not None and all(
+                self.safe(child, scope) for child in _operands(node)
+            )
+        if isinstance(node, Logic):
+            return all(self.shape(n, scope) == BOOL and self.safe(n, scope) for n in _chain(node))
+        return False
+
     # ----------------------------------------------------------------- nodes
 
     def expr(self, node: Node, scope: dict[str, str]) -> str:
@@ -184,10 +277,16 @@ class Gen:
 
     def gen_Select(self, node: Select, scope: dict[str, str]) -> str:
         # Inlined, as field reads are the commonest operation: a dict lookup or _sel's error.
+        target = self.shape(node.target, scope)
+        if target is not None and target.kind == "object":
+            return f"{self.expr(node.target, scope)}[{node.field!r}]"  # absent: KeyError
         t = self.simple(self.expr(node.target, scope))
         return f"({t}[{node.field!r}] if type({t}) is dict else _sel({t}, {node.field!r}))"
 
     def gen_Has(self, node: Has, scope: dict[str, str]) -> str:
+        target = self.shape(node.target, scope)
+        if target is not None and target.kind == "object":
+            return f"({node.field!r} in {self.expr(node.target, scope)})"
         return f"_has({self.expr(node.target, scope)}, {node.field!r})"
 
     def gen_Index(self, node: Index, scope: dict[str, str]) -> str:
@@ -201,11 +300,17 @@ class Gen:
         return "{" + ", ".join(parts) + "}"
 
     def gen_Unary(self, node: Unary, scope: dict[str, str]) -> str:
+        if self.shape(node, scope) is not None:
+            return f"({'not ' if node.op == '!' else '-'}{self.expr(node.operand, scope)})"
         return f"{'_not' if node.op == '!' else '_neg'}({self.expr(node.operand, scope)})"
 
     def gen_Binary(self, node: Binary, scope: dict[str, str]) -> str:
         left = self.expr(node.left, scope)
         right = self.expr(node.right, scope)
+        if self.shape(node, scope) is not None:
+            # Both sides of one shape: ints within +-2^53 (no overflow, integral floats
+            # exact), strings or bools. Python's operator is CEL's there.
+            return f"({left} {node.op} {right})"
         if node.op in ("==", "!="):
             literal = self._plain_equality(node, left, right)
             if literal is not None:
@@ -242,6 +347,14 @@ class Gen:
         # That makes a && b && c simply "false if any operand is false, else an error if
         # any failed, else true", evaluated left to right until the first false; so a chain
         # is generated flat, which keeps long chains within Python's block nesting limit.
+        if self.safe(node, scope):
+            # Bools that cannot fail: no error to absorb, so Python's and/or is CEL's,
+            # provided no operand needs statements (they would run unconditionally).
+            mark = len(self.lines)
+            operands = [self.expr(n, scope) for n in _chain(node)]
+            if len(self.lines) == mark:
+                return "(" + f" {'and' if node.op == '&&' else 'or'} ".join(operands) + ")"
+            del self.lines[mark:]
         decisive, other = ("False", "True") if node.op == "&&" else ("True", "False")
         undecided, failed, value = self.tmp(), self.tmp(), self.tmp()
         self.emit(f"{undecided} = True")
@@ -305,6 +418,11 @@ class Gen:
         var = self.tmp("_v")
         inner = {**scope, node.var: var}
         self.assign(node.range, scope, rng)
+        shape = self.shape(node.range, scope)
+        listed = shape is not None and shape.kind == "array"
+        if listed:
+            assert shape is not None
+            self.var_shapes[var] = shape.items
         unique = _unique_field(node)
         if unique is not None:
             # The idiom for "no two items share a field", quadratic as written: when
@@ -315,9 +433,15 @@ class Gen:
             with self.block(f"if {fast}:"):
                 self.emit(f"{out} = len(set({vals})) == len({vals})")
             with self.block("else:"):
-                self._macro(node, inner, rng, var, out)
+                if listed:
+                    self._loop(node, inner, rng, var, out)
+                else:
+                    self._macro(node, inner, rng, var, out)
             return out
-        self._macro(node, inner, rng, var, out)
+        if listed and node.kind in ("all", "exists", "exists_one"):
+            self._loop(node, inner, rng, var, out)  # the schema says a list: no other case
+        else:
+            self._macro(node, inner, rng, var, out)
         return out
 
     def _macro(self, node: Macro, inner: dict[str, str], rng: str, var: str, out: str) -> None:
@@ -352,6 +476,15 @@ class Gen:
             # the first error wins ([0, 2].all(i, 1/i == 5) is an error, not false).
             decisive, other = ("False", "True") if kind == "all" else ("True", "False")
             self.emit(f"{out} = {other}")
+            assert node.pred is not None
+            if self.shape(node.pred, scope) == BOOL and self.safe(node.pred, scope):
+                # A bool that cannot fail: only its value matters.
+                with self.loop(f"for {var} in {rng}:"):
+                    pred = self._predicate(node, scope)
+                    with self.block(f"if {'not ' if kind == 'all' else ''}{pred}:"):
+                        self.emit(f"{out} = {decisive}")
+                        self.emit("break")
+                return
             with self.loop(f"for {var} in {rng}:"):
                 pred = self._predicate(node, scope)
                 with self.block(f"if {pred} is {decisive}:"):
@@ -412,26 +545,41 @@ class Gen:
 
     # ----------------------------------------------------------------- function
 
-    def held_function(self, nodes: list[Node]) -> str:
-        """``def _held(V)``: how many of the expressions, from the first, are exactly True.
+    def held_function(self, nodes: list[Node], fields: list[tuple[str, ...]] | None = None) -> str:
+        """``def _held(V)``: how many of the expressions, from the first, are exactly True
+        or do not apply.
 
         The whole fused into one function saves a call per rule on the hot path. Any
         error or fallback stops the count: the caller's slow path evaluates the rule
         at that position on its own (with the Rust CEL when needed) and explains it.
+        With ``fields`` (the top-level fields each expression reads), an expression
+        whose fields are not all there does not apply, as in ``rules.check_rules``;
+        without, every field must be there. With a root shape (``self.root``), the
+        event must be valid against the schema it came from.
         """
         body: list[str] = []
         memos: list[str] = []
+        root = self.root
         for i, node in enumerate(nodes):
-            gen = Gen(first_name=self.count)
+            gen = Gen(first_name=self.count, root=root)
+            # Fields the schema does not require may be absent: then the rule is skipped.
+            optional = sorted(
+                f for f in (fields[i] if fields else ()) if root is None or f not in root.required
+            )
+            pad = "            " if optional else "        "
+            gen.depth = len(pad) // 4
+            gen.present = gen.present.union(optional)
             result = gen.expr(node, {})
             self.count = gen.count
             self.consts.update(gen.consts)
             memos.extend(gen.memos)
             if i:
                 body.append(f"        _n = {i}")
+            if optional:
+                body.append("        if " + " and ".join(f"{f!r} in V" for f in optional) + ":")
             body.extend(gen.lines)
-            body.append(f"        if ({result}) is not True:")
-            body.append(f"            return {i}")
+            body.append(f"{pad}if ({result}) is not True:")
+            body.append(f"{pad}    return {i}")
         return (
             "def _held(V):\n"
             "    _n = 0\n"

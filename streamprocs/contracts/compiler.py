@@ -138,7 +138,8 @@ class CompiledVersion:
     # Every top-level field some rule reads.
     rule_fields: frozenset[str] = frozenset()
     # How many rules, from the first, hold on an event (see rules.held_prefix).
-    _held: Callable[[dict[str, Any], bool], int] | None = field(default=None, repr=False)
+    # Called only on schema-valid events: it may rely on the types the schema fixes.
+    _held: Callable[[dict[str, Any]], int] | None = field(default=None, repr=False)
 
     def check(self, raw: bytes) -> Verdict:
         """Judge one record value. Never raises."""
@@ -162,7 +163,7 @@ class CompiledVersion:
                 return VALID
             rules = self.rules
             if self._held is not None:
-                held = self._held(event, self.rule_fields <= event.keys())
+                held = self._held(event)
                 if held == len(rules):
                     return VALID
                 rules = rules[held:]  # the ones before held: no violation to explain
@@ -221,5 +222,5 @@ def compile_version(
         pii=pii_paths(schema),
         _validator=validator,
         rule_fields=frozenset(name for rule in rules for name in rule.fields),
-        _held=held_prefix(rules),
+        _held=held_prefix(rules, schema),
     )
