@@ -36,7 +36,15 @@ from streamprocs.contracts.cel_native_ast import (
 )
 from streamprocs.contracts.cel_native_functions import to_duration, to_timestamp
 from streamprocs.contracts.cel_native_regex import compile_matcher
-from streamprocs.contracts.cel_native_shapes import BOOL, STR, Shape, int_shape
+from streamprocs.contracts.cel_native_shapes import (
+    BOOL,
+    DURATION,
+    EXACT,
+    STR,
+    TIMESTAMP,
+    Shape,
+    int_shape,
+)
 from streamprocs.contracts.cel_native_values import CelError, FallBack
 
 _BINARY = {
@@ -196,12 +204,26 @@ class Gen:
         if isinstance(node, Macro) and node.kind in ("all", "exists", "exists_one"):
             rng = self.shape(node.range, scope)
             return BOOL if rng and rng.kind == "array" else None
+        if isinstance(node, Call) and node.name == "size" and len(node.args) == 1:
+            # A list's length, or a string's in code points (as Python's len counts).
+            arg = self.shape(node.args[0], scope)
+            return int_shape(0, EXACT) if arg and arg.kind in ("array", "str") else None
+        if (
+            isinstance(node, Call)
+            and node.name in ("timestamp", "duration")
+            and len(node.args) == 1
+            and self.shape(node.args[0], scope) == STR
+        ):
+            # The value, or an error for a string that does not parse.
+            return TIMESTAMP if node.name == "timestamp" else DURATION
         return None
 
     def _binary_shape(self, node: Binary, scope: dict[str, str]) -> Shape | None:
         a, b = self.shape(node.left, scope), self.shape(node.right, scope)
         if a is None or b is None or a.kind != b.kind:
             return None
+        if a.kind == "timestamp" and node.op == "-":
+            return DURATION
         if node.op in _ARITHMETIC:
             if a.kind != "int":
                 return None
@@ -212,9 +234,9 @@ class Gen:
             products = (a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi)
             return int_shape(min(products), max(products))
         if node.op in _ORDER:
-            return BOOL if a.kind in ("int", "str") else None
+            return BOOL if a.kind in ("int", "str", "timestamp", "duration") else None
         if node.op in ("==", "!="):
-            return BOOL if a.kind in ("int", "str", "bool") else None
+            return BOOL if a.kind in ("int", "str", "bool", "timestamp", "duration") else None
         return None
 
     def safe(self, node: Node, scope: dict[str, str]) -> bool:
@@ -305,9 +327,19 @@ class Gen:
         return f"{'_not' if node.op == '!' else '_neg'}({self.expr(node.operand, scope)})"
 
     def gen_Binary(self, node: Binary, scope: dict[str, str]) -> str:
+        shape = self.shape(node, scope)
+        if shape is not None and self.shape(node.left, scope) == DURATION:
+            # Durations compare by their nanoseconds.
+            return f"({self._ns(node.left, scope)} {node.op} {self._ns(node.right, scope)})"
         left = self.expr(node.left, scope)
         right = self.expr(node.right, scope)
-        if self.shape(node, scope) is not None:
+        if shape is not None:
+            if self.shape(node.left, scope) == TIMESTAMP:
+                if shape == DURATION:
+                    return f"_sub({left}, {right})"
+                # Instants compare by (seconds, nanoseconds); the offset is not part of one.
+                a, b = self.simple(left), self.simple(right)
+                return f"(({a}.sec, {a}.ns) {node.op} ({b}.sec, {b}.ns))"
             # Both sides of one shape: ints within +-2^53 (no overflow, integral floats
             # exact), strings or bools. Python's operator is CEL's there.
             return f"({left} {node.op} {right})"
@@ -322,6 +354,15 @@ class Gen:
                 f"({a} {op} {b} if type({a}) is str and type({b}) is str else {helper}({a}, {b}))"
             )
         return f"{_BINARY[node.op]}({left}, {right})"
+
+    def _ns(self, node: Node, scope: dict[str, str]) -> str:
+        """The nanoseconds of a duration-shaped node; of ``a - b`` (two timestamps)
+        without building the Duration."""
+        if isinstance(node, Binary) and node.op == "-":
+            a = self.simple(self.expr(node.left, scope))
+            b = self.simple(self.expr(node.right, scope))
+            return f"(({a}.sec - {b}.sec) * 1000000000 + ({a}.ns - {b}.ns))"
+        return f"{self.simple(self.expr(node, scope))}.ns"
 
     @staticmethod
     def _plain_equality(node: Binary, left: str, right: str) -> str | None:
@@ -389,6 +430,8 @@ class Gen:
             folded = self._fold_time(node)
             if folded is not None:
                 return folded
+        if node.name == "size" and self.shape(node, scope) is not None:
+            return f"len({self.expr(node.args[0], scope)})"
         args = [self.expr(a, scope) for a in node.args]
         if node.name == "matches":
             pattern = node.args[1]

@@ -28,7 +28,7 @@ EXACT = 2**53
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    kind: str  # "int", "str", "bool", "object" or "array"
+    kind: str  # "int", "str", "bool", "object", "array", "timestamp" or "duration"
     lo: int = 0  # int: inclusive bounds, within +-EXACT
     hi: int = 0
     properties: tuple[tuple[str, Shape | None], ...] = ()  # object: declared properties
@@ -44,6 +44,9 @@ class Shape:
 
 BOOL = Shape("bool")
 STR = Shape("str")
+# CEL values of the rules themselves: timestamp(a string), a - b of two timestamps.
+TIMESTAMP = Shape("timestamp")
+DURATION = Shape("duration")
 
 
 def int_shape(lo: int, hi: int) -> Shape | None:

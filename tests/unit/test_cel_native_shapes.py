@@ -10,6 +10,7 @@ included, and check that the typed code is really what runs.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from tests.unit.test_validator_properties import from_schema
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["a", "b", "s", "flag", "items", "obj"],
+    "required": ["a", "b", "s", "flag", "items", "obj", "at"],
     "properties": {
         "a": {"type": "integer", "minimum": -5, "maximum": 5},
         "b": {"type": "integer", "minimum": 0, "maximum": 3},
@@ -33,6 +34,8 @@ SCHEMA: dict[str, Any] = {
         "s": {"type": "string", "maxLength": 3},
         "t": {"type": "string", "maxLength": 3},
         "flag": {"type": "boolean"},
+        "at": {"type": "string", "format": "date-time"},
+        "at2": {"type": "string", "format": "date-time"},
         "items": {
             "type": "array",
             "maxItems": 4,
@@ -71,6 +74,10 @@ EXPRS = [
     "big > 10",
     "obj.x == a",
     "size(items) <= b + 1",
+    "timestamp(at) <= timestamp(at2)",
+    "timestamp(at2) - timestamp(at) < duration('8760h')",
+    "timestamp(at) == timestamp(at2) || timestamp(at) != timestamp('2001-02-03T04:05:06Z')",
+    "items.all(i, timestamp(at) - timestamp(at2) >= duration('-87600h'))",
 ]
 
 VALIDATOR = compile_schema(SCHEMA)
@@ -99,6 +106,13 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     event: dict[str, Any] = draw(from_schema(SCHEMA))
     if draw(st.booleans()):
         event["big"] = draw(st.sampled_from([0, 11, 2**63 - 1, 2**63, 2**64 - 1]))
+    if draw(st.booleans()):
+        # An instant near `at`: the same second with another fraction, or the same
+        # instant at another offset, where comparing seconds alone would go wrong.
+        at = datetime.fromisoformat(event["at"])
+        step = draw(st.sampled_from([0, 1, -1, 1_000_000, -1_000_000, 3_600_000_000]))
+        zone = draw(st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]))
+        event["at2"] = (at + timedelta(microseconds=step)).astimezone(zone).isoformat()
     return as_floats(event, draw) if draw(st.booleans()) else event
 
 
@@ -129,6 +143,7 @@ def test_each_outcome_occurs() -> None:
     """Not vacuous: on hand-picked events each rule both holds and does not."""
     base: dict[str, Any] = {
         "a": 2, "b": 1, "s": "a", "t": "b", "flag": True, "big": 11,
+        "at": "2026-11-22T07:00:00Z", "at2": "2026-11-22T08:00:00.5+01:00",
         "items": [{"k": "a", "n": 1, "opt": True}], "obj": {"x": 2, "y": "ab"},
     }  # fmt: skip
     held = held_prefix(RULES, SCHEMA)
@@ -141,6 +156,8 @@ def test_each_outcome_occurs() -> None:
     assert held(absent_t) == len(RULES)  # t > s does not apply
     assert held({**base, "big": 2**64 - 1}) == EXPRS.index("big > 10")  # the Rust CEL judges
     assert held({**base, "items": [{"k": "a", "n": 1}]}) == 6  # opt absent: an error
+    later_in_the_second = {**base, "at": "2026-11-22T07:00:00.6Z"}  # at2 is 07:00:00.5Z
+    assert held(later_in_the_second) == EXPRS.index("timestamp(at) <= timestamp(at2)")
 
 
 def test_typed_code_is_what_runs() -> None:
@@ -156,6 +173,9 @@ def test_typed_code_is_what_runs() -> None:
     assert "if 't' in V:" in typed and "if 'big' in V:" in typed
     assert "if 'a' in V" not in typed  # required: the schema guarantees it
     assert "if 'a' in V" in untyped
+    assert "_le(_timestamp(" in untyped and "_le(" not in typed
+    assert "(len(V['items']) <= (V['b'] + 1))" in typed
+    assert ".sec) * 1000000000 + (" in typed  # a duration compared by its nanoseconds
 
 
 @pytest.mark.parametrize(
