@@ -131,10 +131,12 @@ def compile_held(
     exprs: list[str],
     fields: list[tuple[str, ...]] | None = None,
     schema: dict[str, Any] | None = None,
-) -> Callable[[Mapping[str, Any]], int] | None:
+) -> Callable[[Mapping[str, Any], int], int] | None:
     """One function telling how many of ``exprs``, from the first, evaluate to exactly
     True on the fields or do not apply, or None when one of them is outside the native
     subset. An error, a non-bool or a value the Rust CEL must judge stops the count.
+    Its second argument (0 by default) starts the count there instead, skipping the
+    expressions before it: it then returns the index of the first that did not hold.
 
     ``fields`` lists the top-level fields each expression reads: one that lacks any
     does not apply. Without it, the fields must include every field read. With
@@ -155,7 +157,7 @@ def compile_held(
         return None
     namespace: dict[str, Any] = {"__builtins__": _BUILTINS, **_HELPERS, **gen.consts}
     exec(code, namespace)  # our generated source only; event values never become code
-    held: Callable[[Mapping[str, Any]], int] = namespace["_held"]
+    held: Callable[[Mapping[str, Any], int], int] = namespace["_held"]
     return held
 
 

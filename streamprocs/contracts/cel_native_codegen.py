@@ -589,8 +589,9 @@ class Gen:
     # ----------------------------------------------------------------- function
 
     def held_function(self, nodes: list[Node], fields: list[tuple[str, ...]] | None = None) -> str:
-        """``def _held(V)``: how many of the expressions, from the first, are exactly True
-        or do not apply.
+        """``def _held(V, _s=0)``: how many of the expressions, from the first, are exactly
+        True or do not apply; from the ``_s``-th on (the earlier ones are skipped): the
+        index of the first at or after ``_s`` that is not, or the count of expressions.
 
         The whole fused into one function saves a call per rule on the hot path. Any
         error or fallback stops the count: the caller's slow path evaluates the rule
@@ -609,8 +610,8 @@ class Gen:
             optional = sorted(
                 f for f in (fields[i] if fields else ()) if root is None or f not in root.required
             )
-            pad = "            " if optional else "        "
-            gen.depth = len(pad) // 4
+            pad = "            "
+            gen.depth = 3
             gen.present = gen.present.union(optional)
             result = gen.expr(node, {})
             self.count = gen.count
@@ -618,13 +619,17 @@ class Gen:
             memos.extend(gen.memos)
             if i:
                 body.append(f"        _n = {i}")
-            if optional:
-                body.append("        if " + " and ".join(f"{f!r} in V" for f in optional) + ":")
+            # Rules before _s are skipped: a caller resumes after one it explained itself.
+            body.append(
+                "        if "
+                + " and ".join([f"_s <= {i}"] + [f"{f!r} in V" for f in optional])
+                + ":"
+            )
             body.extend(gen.lines)
             body.append(f"{pad}if ({result}) is not True:")
             body.append(f"{pad}    return {i}")
         return (
-            "def _held(V):\n"
+            "def _held(V, _s=0):\n"
             "    _n = 0\n"
             "    try:\n"
             + "".join(f"        {memo} = _UNSET\n" for memo in memos)

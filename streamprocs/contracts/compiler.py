@@ -139,7 +139,7 @@ class CompiledVersion:
     rule_fields: frozenset[str] = frozenset()
     # How many rules, from the first, hold on an event (see rules.held_prefix).
     # Called only on schema-valid events: it may rely on the types the schema fixes.
-    _held: Callable[[dict[str, Any]], int] | None = field(default=None, repr=False)
+    _held: Callable[[dict[str, Any], int], int] | None = field(default=None, repr=False)
 
     def check(self, raw: bytes) -> Verdict:
         """Judge one record value. Never raises."""
@@ -162,12 +162,22 @@ class CompiledVersion:
             if not self.rules or not isinstance(event, dict):
                 return VALID
             rules = self.rules
-            if self._held is not None:
-                held = self._held(event)
-                if held == len(rules):
-                    return VALID
-                rules = rules[held:]  # the ones before held: no violation to explain
-            found = [v for v in check_rules(rules, event, self.rule_fields) if v is not None]
+            held = self._held
+            if held is None:
+                found = [v for v in check_rules(rules, event, self.rule_fields) if v is not None]
+                return Verdict(tuple(found)) if found else VALID
+            n = held(event, 0)
+            if n == len(rules):
+                return VALID
+            found = []
+            while n < len(rules):
+                # Rule n did not hold on the shortcut: check_rules says why (or that it
+                # holds after all, e.g. for a value only the Rust CEL judges); the
+                # shortcut goes on after it.
+                violation = check_rules((rules[n],), event)[0]
+                if violation is not None:
+                    found.append(violation)
+                n = held(event, n + 1)
             return Verdict(tuple(found)) if found else VALID
         except Exception as exc:  # noqa: BLE001 - a validator bug must not stop the stream
             return Verdict(

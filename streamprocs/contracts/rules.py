@@ -127,14 +127,15 @@ def check_rules(
 def held_prefix(
     rules: tuple[CompiledRule, ...],
     schema: dict[str, Any] | None = None,
-) -> Callable[[dict[str, Any]], int] | None:
+) -> Callable[[dict[str, Any], int], int] | None:
     """A shortcut for the rules that apply to an event, or None when some rule has no
-    native form. It returns how many of the rules, from the first, held or did not
-    apply. With ``schema``, it may be called only on events valid against it.
+    native form. ``held(event, start)`` returns the index of the first rule from
+    ``start`` on that neither held nor did not apply, or ``len(rules)``. With
+    ``schema``, it may be called only on events valid against it.
 
-    It is the hot path's shortcut: all of them (``len(rules)``) means no violation,
-    and otherwise ``check_rules`` (which explains failures) needs to run only from
-    the first rule that did not return exactly True.
+    It is the hot path's shortcut: ``len(rules)`` from 0 means no violation. Else
+    ``check_rules`` (which explains failures) explains the rule at the index, and the
+    shortcut resumes after it (a warned event fails a rule or two, not all).
     """
     if not rules or any(rule.native is None for rule in rules):
         return None
@@ -148,11 +149,11 @@ def held_prefix(
         for rule in rules
     )
 
-    def held(event: dict[str, Any]) -> int:
-        n = 0
+    def held(event: dict[str, Any], start: int = 0) -> int:
+        n = start
         try:
             keys = event.keys()
-            for fields, check in checks:
+            for fields, check in checks[start:]:
                 if fields <= keys and check(event) is not True:
                     return n
                 n += 1

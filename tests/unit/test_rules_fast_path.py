@@ -40,7 +40,7 @@ def agree(key: tuple[str, int], event: dict[str, Any]) -> bool:
     version = compiled(key)
     held = held_prefix(version.rules)
     assert held is not None, f"{key}: every example rule compiles natively"
-    n = held(event)
+    n = held(event, 0)
     slow = check_rules(version.rules, event, version.rule_fields)
     first_violation = next((i for i, v in enumerate(slow) if v is not None), len(slow))
     # Past int64 the shortcut stops where the Rust CEL must judge: a shorter count is
@@ -49,7 +49,7 @@ def agree(key: tuple[str, int], event: dict[str, Any]) -> bool:
     assert n == first_violation if exact else n <= first_violation, (key, event, slow)
     if version._validator.is_valid(event):
         assert version._held is not None
-        typed = version._held(event)
+        typed = version._held(event, 0)
         assert typed == first_violation if exact else typed <= first_violation, ("typed", event)
     # And the verdict check_value builds from rules[n:] is the full one.
     assert version.check_value(event).violations == tuple(v for v in slow if v is not None) or (
@@ -102,18 +102,18 @@ def test_a_failed_warning_is_not_a_hold() -> None:
     warn = (rule("n > 1", "warn"),)
     held = held_prefix(warn)
     assert held is not None
-    assert held({"n": 0}) == 0
-    assert held({"n": 2}) == 1
+    assert held({"n": 0}, 0) == 0
+    assert held({"n": 2}, 0) == 1
 
 
 def test_a_rule_whose_fields_are_absent_does_not_apply() -> None:
     rules = (rule("n > 1"), rule("m > 1"))
     held = held_prefix(rules)
     assert held is not None
-    assert held({"n": 2}) == 2
-    assert held({"m": 2}) == 2
-    assert held({"n": 0}) == 0
-    assert held({"n": 2, "m": "x"}) == 1  # an error is not a hold
+    assert held({"n": 2}, 0) == 2
+    assert held({"m": 2}, 0) == 2
+    assert held({"n": 0}, 0) == 0
+    assert held({"n": 2, "m": "x"}, 0) == 1  # an error is not a hold
 
 
 def test_no_shortcut_unless_every_rule_is_native() -> None:
@@ -127,12 +127,23 @@ def test_no_shortcut_unless_every_rule_is_native() -> None:
 def test_fused_rules_count_until_the_first_that_is_not_exactly_true() -> None:
     held = compile_held(["n > 1", "s == 'a'", "l.all(i, i > 0)"])
     assert held is not None
-    assert held({"n": 2, "s": "a", "l": [1, 2]}) == 3
-    assert held({"n": 0, "s": "a", "l": [1, 2]}) == 0
-    assert held({"n": 2, "s": "b", "l": [1, 2]}) == 1
-    assert held({"n": 2, "s": "a", "l": [1, -2]}) == 2
-    assert held({"n": "x", "s": "a", "l": []}) == 0  # an error
-    assert held({"n": 2, "s": "a", "l": "x"}) == 2  # an error inside a macro
-    assert held({"n": 2**64, "s": "a", "l": []}) == 0  # the Rust CEL's to judge
-    assert held({"n": 2, "s": "a", "l": {"a": 1, "b": "x"}}) == 2  # hash-order dependent
+    assert held({"n": 2, "s": "a", "l": [1, 2]}, 0) == 3
+    assert held({"n": 0, "s": "a", "l": [1, 2]}, 0) == 0
+    assert held({"n": 2, "s": "b", "l": [1, 2]}, 0) == 1
+    assert held({"n": 2, "s": "a", "l": [1, -2]}, 0) == 2
+    assert held({"n": "x", "s": "a", "l": []}, 0) == 0  # an error
+    assert held({"n": 2, "s": "a", "l": "x"}, 0) == 2  # an error inside a macro
+    assert held({"n": 2**64, "s": "a", "l": []}, 0) == 0  # the Rust CEL's to judge
+    assert held({"n": 2, "s": "a", "l": {"a": 1, "b": "x"}}, 0) == 2  # hash-order dependent
     assert compile_held(["n > 1", "uint(n) > 1u"]) is None
+
+
+def test_the_count_resumes_after_a_rule_the_caller_explained() -> None:
+    """check_value explains the rule the count stopped at, then resumes after it."""
+    event = {"n": 0, "s": "b", "l": [1, -2]}
+    for held in (
+        compile_held(["n > 1", "s == 'a'", "l.all(i, i > 0)", "n < 1"]),
+        held_prefix((rule("n > 1"), rule("s == 'a'"), rule("l.all(i, i > 0)"), rule("n < 1"))),
+    ):
+        assert held is not None
+        assert [held(event, start) for start in range(5)] == [0, 1, 2, 4, 4]
