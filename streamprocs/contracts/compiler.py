@@ -137,7 +137,7 @@ class CompiledVersion:
     _validator: Any = field(repr=False)
     # Every top-level field some rule reads.
     rule_fields: frozenset[str] = frozenset()
-    # How many rules, from the first, hold on an event (see rules.held_prefix).
+    # The index of the first rule, from a start, that did not hold (see rules.held_prefix).
     # Called only on schema-valid events: it may rely on the types the schema fixes.
     _held: Callable[[dict[str, Any], int], int] | None = field(default=None, repr=False)
 
