@@ -137,6 +137,7 @@ def compile_held(
     subset. An error, a non-bool or a value the Rust CEL must judge stops the count.
     Its second argument (0 by default) starts the count there instead, skipping the
     expressions before it: it then returns the index of the first that did not hold.
+    An expression that evaluated to exactly False at index ``i`` returns ``-1 - i``.
 
     ``fields`` lists the top-level fields each expression reads: one that lacks any
     does not apply. Without it, the fields must include every field read. With

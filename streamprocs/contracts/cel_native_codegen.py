@@ -591,7 +591,8 @@ class Gen:
     def held_function(self, nodes: list[Node], fields: list[tuple[str, ...]] | None = None) -> str:
         """``def _held(V, _s=0)``: how many of the expressions, from the first, are exactly
         True or do not apply; from the ``_s``-th on (the earlier ones are skipped): the
-        index of the first at or after ``_s`` that is not, or the count of expressions.
+        index ``i`` of the first at or after ``_s`` that is not (``-1 - i`` when it is
+        exactly False), or the count of expressions.
 
         The whole fused into one function saves a call per rule on the hot path. Any
         error or fallback stops the count: the caller's slow path evaluates the rule
@@ -626,8 +627,8 @@ class Gen:
                 + ":"
             )
             body.extend(gen.lines)
-            body.append(f"{pad}if ({result}) is not True:")
-            body.append(f"{pad}    return {i}")
+            body.append(f"{pad}if (_r := ({result})) is not True:")
+            body.append(f"{pad}    return {-1 - i} if _r is False else {i}")
         return (
             "def _held(V, _s=0):\n"
             "    _n = 0\n"

@@ -22,6 +22,8 @@ from streamprocs.contracts.schema_errors import to_violation
 from streamprocs.contracts.verdict import VALID, Verdict, Violation, single
 
 DEFAULT_MAX_BYTES = 1024 * 1024
+# Distinct sets of failed rules whose shared verdict a version keeps.
+MAX_CACHED_VERDICTS = 64
 DEFAULT_MAX_DEPTH = 64
 
 # The bytes that matter for nesting: brackets, and what starts, ends or escapes a string.
@@ -117,6 +119,13 @@ def decode(raw: bytes, limits: Limits) -> Any:
     return value
 
 
+def _unexpected(rule: CompiledRule) -> Violation:
+    """compile_rule always sets ``failed``; a rule built otherwise gets it here."""
+    violation = rule.verdict(False)
+    assert violation is not None
+    return violation
+
+
 def _too_deep(max_depth: int) -> Verdict:
     return single("too_deep", f"event nests deeper than the limit of {max_depth}")
 
@@ -140,6 +149,8 @@ class CompiledVersion:
     # The index of the first rule, from a start, that did not hold (see rules.held_prefix).
     # Called only on schema-valid events: it may rely on the types the schema fixes.
     _held: Callable[[dict[str, Any], int], int] | None = field(default=None, repr=False)
+    # Verdicts by the rules that were plainly false (bounded: see check_value).
+    _verdicts: dict[tuple[int, ...], Verdict] = field(default_factory=dict, repr=False)
 
     def check(self, raw: bytes) -> Verdict:
         """Judge one record value. Never raises."""
@@ -164,21 +175,42 @@ class CompiledVersion:
             rules = self.rules
             held = self._held
             if held is None:
-                found = [v for v in check_rules(rules, event, self.rule_fields) if v is not None]
-                return Verdict(tuple(found)) if found else VALID
+                every = [v for v in check_rules(rules, event, self.rule_fields) if v is not None]
+                return Verdict(tuple(every)) if every else VALID
+            count = len(rules)
             n = held(event, 0)
-            if n == len(rules):
+            if n == count:
                 return VALID
-            found = []
-            while n < len(rules):
-                # Rule n did not hold on the shortcut: check_rules says why (or that it
-                # holds after all, e.g. for a value only the Rust CEL judges); the
-                # shortcut goes on after it.
-                violation = check_rules((rules[n],), event)[0]
-                if violation is not None:
-                    found.append(violation)
-                n = held(event, n + 1)
-            return Verdict(tuple(found)) if found else VALID
+            found: list[Violation] = []
+            plainly_false: list[int] | None = []  # None once a failure needed check_rules
+            while n != count:
+                if n < 0:  # rule i evaluated to false: its violation is always the same
+                    i = -1 - n
+                    found.append(rules[i].failed or _unexpected(rules[i]))
+                    if plainly_false is not None:
+                        plainly_false.append(i)
+                else:
+                    # An error or a value the shortcut leaves to the Rust CEL: check_rules
+                    # says why (or that the rule holds after all).
+                    i = n
+                    violation = check_rules((rules[i],), event)[0]
+                    if violation is not None:
+                        found.append(violation)
+                        plainly_false = None
+                n = held(event, i + 1)  # the shortcut goes on after it
+            if not found:
+                return VALID
+            if plainly_false is None:
+                return Verdict(tuple(found))
+            # Events failing the same warn rules share one verdict (and so one routing
+            # decision): warnings are common, a fifth of the default benchmark mix.
+            key = tuple(plainly_false)
+            verdict = self._verdicts.get(key)
+            if verdict is None:
+                verdict = Verdict(tuple(found))
+                if len(self._verdicts) < MAX_CACHED_VERDICTS:
+                    self._verdicts[key] = verdict
+            return verdict
         except Exception as exc:  # noqa: BLE001 - a validator bug must not stop the stream
             return Verdict(
                 (

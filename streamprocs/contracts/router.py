@@ -260,6 +260,11 @@ class Router:
         verdict = lane.compiled.check_value(parsed)
         if verdict is VALID:
             return lane.valid
+        # Warned events seen before: the cache holds only valid verdicts, so a hit needs
+        # no look at the severities.
+        warned = lane._warned.get(verdict.violations)
+        if warned is not None:
+            return warned
         if verdict.valid:
             return lane.warned(verdict)
         return _judged(table, lane.target, lane.compiled.version, verdict, lane.valid.deprecated)

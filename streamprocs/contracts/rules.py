@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import cel
@@ -38,6 +38,8 @@ class CompiledRule:
     # the supported subset: it reads the fields as they are, with no
     # conversion into CEL values, which is most of the Rust path's cost.
     native: Callable[[Mapping[str, Any]], Any] | None = None
+    # The violation of an evaluation to false: the same every time, so built once.
+    failed: Violation | None = None
 
     @property
     def id(self) -> str:
@@ -63,6 +65,8 @@ class CompiledRule:
     def verdict(self, outcome: bool | BaseException | None) -> Violation | None:
         if outcome is True:
             return None
+        if outcome is False and self.failed is not None:
+            return self.failed
         message = self.rule.message
         if isinstance(outcome, BaseException):
             # The error text can quote values, so only its type is kept.
@@ -129,13 +133,14 @@ def held_prefix(
     schema: dict[str, Any] | None = None,
 ) -> Callable[[dict[str, Any], int], int] | None:
     """A shortcut for the rules that apply to an event, or None when some rule has no
-    native form. ``held(event, start)`` returns the index of the first rule from
-    ``start`` on that neither held nor did not apply, or ``len(rules)``. With
-    ``schema``, it may be called only on events valid against it.
+    native form. ``held(event, start)`` returns the index ``i`` of the first rule
+    from ``start`` on that neither held nor did not apply, as ``-1 - i`` when it
+    evaluated to exactly false (its violation is then ``rules[i].failed``), or
+    ``len(rules)``. With ``schema``, it may be called only on events valid against it.
 
     It is the hot path's shortcut: ``len(rules)`` from 0 means no violation. Else
-    ``check_rules`` (which explains failures) explains the rule at the index, and the
-    shortcut resumes after it (a warned event fails a rule or two, not all).
+    the rule at the index is explained (by ``check_rules`` unless it was plainly
+    false), and the shortcut resumes after it (a warned event fails a rule or two).
     """
     if not rules or any(rule.native is None for rule in rules):
         return None
@@ -154,8 +159,8 @@ def held_prefix(
         try:
             keys = event.keys()
             for fields, check in checks[start:]:
-                if fields <= keys and check(event) is not True:
-                    return n
+                if fields <= keys and (outcome := check(event)) is not True:
+                    return -1 - n if outcome is False else n
                 n += 1
         except Exception:  # noqa: BLE001 - check_rules turns it into a verdict
             return n
@@ -194,9 +199,10 @@ def compile_rule(rule: Rule, known_fields: frozenset[str] | None) -> CompiledRul
         raise RuleCompileError(
             "reads no field of the event, so it is constant; reference at least one field"
         )
-    return CompiledRule(
+    compiled = CompiledRule(
         rule=rule, program=program, fields=tuple(fields), native=compile_native(rule.expr)
     )
+    return replace(compiled, failed=compiled.verdict(False))
 
 
 __all__ = ["CompiledRule", "RuleCompileError", "Severity", "compile_rule", "free_variables"]

@@ -116,6 +116,11 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     return as_floats(event, draw) if draw(st.booleans()) else event
 
 
+def index(n: int) -> int:
+    """The rule a shortcut stopped at (``-1 - i`` says rule i was plainly false)."""
+    return -1 - n if n < 0 else n
+
+
 def first_violation(rules: tuple[CompiledRule, ...], event: dict[str, Any]) -> int:
     slow = check_rules(rules, event)
     return next((i for i, v in enumerate(slow) if v is not None), len(slow))
@@ -131,13 +136,16 @@ def test_typed_rules_agree_with_check_rules_on_valid_events(event: dict[str, Any
     for rule in RULES:  # each alone, so that every rule is reached
         held = held_prefix((rule,), SCHEMA)
         assert held is not None
-        n, expected = held(event, 0), first_violation((rule,), event)
+        n, expected = index(held(event, 0)), first_violation((rule,), event)
         assert n == expected if exact else n <= expected, (rule.rule.expr, event)
     fused = held_prefix(RULES, SCHEMA)
     assert fused is not None
     slow = check_rules(RULES, event)
     for start in range(len(RULES) + 1):  # resumed after a rule, as check_value does
-        n = fused(event, start)
+        raw = fused(event, start)
+        n = index(raw)
+        if raw < 0:  # plainly false: the rule's plain violation, on the checked path too
+            assert slow[n] is RULES[n].failed, (start, event)
         expected = next((i for i in range(start, len(RULES)) if slow[i] is not None), len(RULES))
         assert n == expected if exact else start <= n <= expected, (start, event)
 
@@ -153,14 +161,14 @@ def test_each_outcome_occurs() -> None:
     assert held is not None
     assert held(base, 0) == len(RULES)
     assert held({**base, "a": 2.0, "obj": {"x": 2.0, "y": "ab"}}, 0) == len(RULES)
-    assert held({**base, "a": -5}, 0) == 0
-    assert held({**base, "obj": {"x": 2}}, 0) == 2  # has(obj.y) is false, flag is true
+    assert held({**base, "a": -5}, 0) == -1  # plainly false at 0
+    assert held({**base, "obj": {"x": 2}}, 0) == -3  # has(obj.y) is false, flag is true
     absent_t = {k: v for k, v in base.items() if k != "t"}
     assert held(absent_t, 0) == len(RULES)  # t > s does not apply
     assert held({**base, "big": 2**64 - 1}, 0) == EXPRS.index("big > 10")  # the Rust CEL judges
     assert held({**base, "items": [{"k": "a", "n": 1}]}, 0) == 6  # opt absent: an error
     later_in_the_second = {**base, "at": "2026-11-22T07:00:00.6Z"}  # at2 is 07:00:00.5Z
-    assert held(later_in_the_second, 0) == EXPRS.index("timestamp(at) <= timestamp(at2)")
+    assert held(later_in_the_second, 0) == -1 - EXPRS.index("timestamp(at) <= timestamp(at2)")
 
 
 def test_typed_code_is_what_runs() -> None:

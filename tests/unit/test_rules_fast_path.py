@@ -16,8 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamprocs.contracts import compiler
 from streamprocs.contracts.cel_native import compile_held
-from streamprocs.contracts.model import Rule
+from streamprocs.contracts.compiler import compile_version
+from streamprocs.contracts.model import Rule, VersionFile
 from streamprocs.contracts.rules import check_rules, compile_rule, held_prefix
 from tests.unit.test_cel_native import perturbed
 from tests.unit.test_validator_properties import (
@@ -40,17 +42,21 @@ def agree(key: tuple[str, int], event: dict[str, Any]) -> bool:
     version = compiled(key)
     held = held_prefix(version.rules)
     assert held is not None, f"{key}: every example rule compiles natively"
-    n = held(event, 0)
     slow = check_rules(version.rules, event, version.rule_fields)
     first_violation = next((i for i, v in enumerate(slow) if v is not None), len(slow))
     # Past int64 the shortcut stops where the Rust CEL must judge: a shorter count is
     # then right (the rules before it held), a longer one never is.
     exact = not has_big_int(event)
-    assert n == first_violation if exact else n <= first_violation, (key, event, slow)
+    shortcuts = [held]
     if version._validator.is_valid(event):
         assert version._held is not None
-        typed = version._held(event, 0)
-        assert typed == first_violation if exact else typed <= first_violation, ("typed", event)
+        shortcuts.append(version._held)  # typed: only for events the schema accepts
+    for shortcut in shortcuts:
+        n = shortcut(event, 0)
+        i = -1 - n if n < 0 else n
+        assert i == first_violation if exact else i <= first_violation, (key, event, slow)
+        if n < 0:  # plainly false: check_rules finds the rule's plain violation
+            assert slow[i] is version.rules[i].failed, (key, event, slow)
     # And the verdict check_value builds from rules[n:] is the full one.
     assert version.check_value(event).violations == tuple(v for v in slow if v is not None) or (
         not version._validator.is_valid(event)
@@ -102,7 +108,7 @@ def test_a_failed_warning_is_not_a_hold() -> None:
     warn = (rule("n > 1", "warn"),)
     held = held_prefix(warn)
     assert held is not None
-    assert held({"n": 0}, 0) == 0
+    assert held({"n": 0}, 0) == -1  # plainly false: -1 - index
     assert held({"n": 2}, 0) == 1
 
 
@@ -112,7 +118,7 @@ def test_a_rule_whose_fields_are_absent_does_not_apply() -> None:
     assert held is not None
     assert held({"n": 2}, 0) == 2
     assert held({"m": 2}, 0) == 2
-    assert held({"n": 0}, 0) == 0
+    assert held({"n": 0}, 0) == -1
     assert held({"n": 2, "m": "x"}, 0) == 1  # an error is not a hold
 
 
@@ -128,9 +134,9 @@ def test_fused_rules_count_until_the_first_that_is_not_exactly_true() -> None:
     held = compile_held(["n > 1", "s == 'a'", "l.all(i, i > 0)"])
     assert held is not None
     assert held({"n": 2, "s": "a", "l": [1, 2]}, 0) == 3
-    assert held({"n": 0, "s": "a", "l": [1, 2]}, 0) == 0
-    assert held({"n": 2, "s": "b", "l": [1, 2]}, 0) == 1
-    assert held({"n": 2, "s": "a", "l": [1, -2]}, 0) == 2
+    assert held({"n": 0, "s": "a", "l": [1, 2]}, 0) == -1  # false at 0: -1 - 0
+    assert held({"n": 2, "s": "b", "l": [1, 2]}, 0) == -2
+    assert held({"n": 2, "s": "a", "l": [1, -2]}, 0) == -3
     assert held({"n": "x", "s": "a", "l": []}, 0) == 0  # an error
     assert held({"n": 2, "s": "a", "l": "x"}, 0) == 2  # an error inside a macro
     assert held({"n": 2**64, "s": "a", "l": []}, 0) == 0  # the Rust CEL's to judge
@@ -146,4 +152,45 @@ def test_the_count_resumes_after_a_rule_the_caller_explained() -> None:
         held_prefix((rule("n > 1"), rule("s == 'a'"), rule("l.all(i, i > 0)"), rule("n < 1"))),
     ):
         assert held is not None
-        assert [held(event, start) for start in range(5)] == [0, 1, 2, 4, 4]
+        assert [held(event, start) for start in range(5)] == [-1, -2, -3, 4, 4]
+
+
+def test_events_failing_the_same_rules_share_one_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warnings are common: events plainly failing the same rules get one Verdict object
+    (so the router's cached decision), with the rules' plain violations; the cache is
+    bounded, and past the bound verdicts are built per event, the same in value."""
+    doc = VersionFile.model_validate(
+        {
+            "version": 1,
+            "schema": {
+                "type": "object",
+                "required": ["a"],
+                "properties": {
+                    "a": {"type": "integer", "minimum": 0, "maximum": 1000},
+                    "b": {"type": "integer", "minimum": 0, "maximum": 1000},
+                },
+            },
+            "rules": [
+                {"id": "a_big", "expr": "a > 1", "message": "m", "severity": "warn"},
+                {"id": "b_big", "expr": "b > 1", "message": "m", "severity": "warn"},
+                {"id": "a_small", "expr": "a < 100", "message": "m"},
+            ],
+        }
+    )
+    version = compile_version("test.warned", doc)
+    both = version.check_value({"a": 0, "b": 0})
+    assert both.valid
+    assert [v.rule for v in both.violations] == ["a_big", "b_big"]
+    assert both.violations == (version.rules[0].failed, version.rules[1].failed)
+    assert version.check_value({"a": 1, "b": 1}) is both
+    only_a = version.check_value({"a": 0})  # b absent: its rule does not apply
+    assert [v.rule for v in only_a.violations] == ["a_big"]
+    assert only_a is not both and version.check_value({"a": 1, "b": 7}) is only_a
+    error = version.check_value({"a": 500, "b": 0})
+    assert not error.valid and [v.rule for v in error.violations] == ["b_big", "a_small"]
+
+    monkeypatch.setattr(compiler, "MAX_CACHED_VERDICTS", len(version._verdicts))
+    fresh = version.check_value({"a": 2, "b": 0})  # a set not seen before, cache full
+    assert fresh == version.check_value({"a": 3, "b": 1})
+    assert fresh is not version.check_value({"a": 3, "b": 1})
+    assert version.check_value({"a": 0, "b": 0}) is both  # cached ones still shared
