@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Producer, TopicPartition
 
 from streamprocs.benchmarks.spec import WorkerSpec
+from streamprocs.enforcer.fetching import prefetch_settings
 
 if TYPE_CHECKING:
     from streamprocs.benchmarks.worker import Protocol
@@ -37,6 +38,9 @@ def consumer_config(spec: WorkerSpec) -> dict[str, Any]:
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
+        # The enforcer's prefetch: with librdkafka's defaults the ceiling waited on
+        # its 1 s fetch backoff, 80-90k events/s against 100-118k with these.
+        **prefetch_settings(),
     }
 
 

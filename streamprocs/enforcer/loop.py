@@ -40,6 +40,7 @@ from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Decision, Outcome, Router
 from streamprocs.enforcer.config import Guarantee, Settings
 from streamprocs.enforcer.envelope import HeaderList, Source, envelope
+from streamprocs.enforcer.fetching import prefetch_settings
 from streamprocs.enforcer.reload import Reloader
 from streamprocs.observability.http import Health
 from streamprocs.observability.logging import RateLimiter, kafka_logger
@@ -55,12 +56,6 @@ TXN_TIMEOUT_S = 60.0
 INIT_STEP_S = 5.0
 # librdkafka's local queue is full: give its threads this long to drain it.
 QUEUE_FULL_BACKOFF_S = 0.05
-# 16 MiB is ~3 batches of 5,000 one-KiB events: enough to never wait on a fetch.
-PREFETCH_KBYTES = 16 * 1024
-# When the prefetch queue is full, librdkafka pauses fetching for this long
-# (its default, 1 s, starved the loop: 23k events/s against 32k with 10 ms,
-# see bench/README.md).
-FETCH_QUEUE_BACKOFF_MS = 10
 # Longest wait in one consume() call. librdkafka's batch consume waits for a
 # full batch or its timeout, so this bounds how long a record waits to be
 # judged and forwarded at light load; batches still close (commit) every
@@ -178,8 +173,7 @@ class Enforcer:
                 "statistics.interval.ms": STATS_INTERVAL_MS,
                 # librdkafka prefetches up to 64 MiB per consumer by default; a
                 # few batches ahead is all the loop can use (override in consumer:).
-                "queued.max.messages.kbytes": PREFETCH_KBYTES,
-                "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
+                **prefetch_settings(),
                 "stats_cb": self._on_stats,
                 "logger": kafka_logger(),
                 **s.consumer,
