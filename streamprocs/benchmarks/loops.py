@@ -15,6 +15,7 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Producer, TopicPa
 
 from streamprocs.benchmarks.spec import WorkerSpec
 from streamprocs.enforcer.fetching import prefetch_settings
+from streamprocs.enforcer.runtime import tune_gc
 
 if TYPE_CHECKING:
     from streamprocs.benchmarks.worker import Protocol
@@ -59,6 +60,7 @@ def producer_config(spec: WorkerSpec, on_delivery: Callable[[Any, Any], None]) -
 
 def consume_produce(spec: WorkerSpec, protocol: Protocol, topics: list[str], route: Route) -> None:
     """Move ``spec.expected`` records from ``topics`` to wherever ``route`` says, then return."""
+    tune_gc()  # the enforcer's interpreter settings, so that only the work differs
     # ``Any``: the client's stubs type every accessor of a message as optional,
     # which holds only for error events, and those are skipped.
     consumer: Any = Consumer(consumer_config(spec))

@@ -42,6 +42,7 @@ from streamprocs.enforcer.config import Guarantee, Settings
 from streamprocs.enforcer.envelope import HeaderList, Source, envelope
 from streamprocs.enforcer.fetching import prefetch_settings
 from streamprocs.enforcer.reload import Reloader
+from streamprocs.enforcer.runtime import tune_gc
 from streamprocs.observability.http import Health
 from streamprocs.observability.logging import RateLimiter, kafka_logger
 from streamprocs.observability.metrics import DlqKey, EventKey, Metrics, ViolationKey
@@ -200,6 +201,7 @@ class Enforcer:
 
     def run(self) -> None:
         """Run until ``stop()``; raises ``FatalError`` when it cannot go on."""
+        tune_gc()
         self.consumer, self.producer = self._clients()
         try:
             if self.exactly_once and not self._init_transactions():
