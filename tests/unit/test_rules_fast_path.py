@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 from streamprocs.contracts import compiler
 from streamprocs.contracts.cel_native import compile_held
-from streamprocs.contracts.compiler import compile_version
-from streamprocs.contracts.model import Rule, VersionFile
+from streamprocs.contracts.model import Rule
 from streamprocs.contracts.rules import check_rules, compile_rule, held_prefix
 from tests.unit.test_cel_native import perturbed
 from tests.unit.test_validator_properties import (
@@ -30,6 +29,7 @@ from tests.unit.test_validator_properties import (
     keyed,
     schema_values,
     shaped,
+    small_version,
 )
 
 
@@ -159,25 +159,13 @@ def test_events_failing_the_same_rules_share_one_verdict(monkeypatch: pytest.Mon
     """Warnings are common: events plainly failing the same rules get one Verdict object
     (so the router's cached decision), with the rules' plain violations; the cache is
     bounded, and past the bound verdicts are built per event, the same in value."""
-    doc = VersionFile.model_validate(
-        {
-            "version": 1,
-            "schema": {
-                "type": "object",
-                "required": ["a"],
-                "properties": {
-                    "a": {"type": "integer", "minimum": 0, "maximum": 1000},
-                    "b": {"type": "integer", "minimum": 0, "maximum": 1000},
-                },
-            },
-            "rules": [
-                {"id": "a_big", "expr": "a > 1", "message": "m", "severity": "warn"},
-                {"id": "b_big", "expr": "b > 1", "message": "m", "severity": "warn"},
-                {"id": "a_small", "expr": "a < 100", "message": "m"},
-            ],
-        }
+    version = small_version(
+        [
+            {"id": "a_big", "expr": "a > 1", "message": "m", "severity": "warn"},
+            {"id": "b_big", "expr": "b > 1", "message": "m", "severity": "warn"},
+            {"id": "a_small", "expr": "a < 100", "message": "m"},
+        ]
     )
-    version = compile_version("test.warned", doc)
     both = version.check_value({"a": 0, "b": 0})
     assert both.valid
     assert [v.rule for v in both.violations] == ["a_big", "b_big"]
