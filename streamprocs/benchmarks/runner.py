@@ -281,16 +281,18 @@ class Session:
     def _timeout(self, expected: int) -> float:
         return STARTUP_ALLOWANCE_S + expected / MIN_RATE
 
-    def throughput(self, scenario: Scenario, round_: int) -> RunResult:
+    def throughput(self, scenario: Scenario, round_: int, *, counted: bool = True) -> RunResult:
+        """One run of ``scenario`` over the whole input; ``counted=False`` for the warm-up
+        (tagged ``warmup``, never profiled)."""
         expected = self.options.events_for(scenario)
         inputs = self.sample if scenario.slow else self.full
-        tag = self.naming.run_tag(scenario.name, f"r{round_ + 1}")
+        tag = self.naming.run_tag(scenario.name, f"r{round_ + 1}" if counted else "warmup")
         spec, outputs = self._spec(scenario, tag, inputs, expected)
         self.topics.create(outputs, self.options.partitions, OUTPUT_CONFIG)
         worker = WorkerProcess(spec, self.work / f"{tag}.log")
         try:
             try:
-                if self.profiler is not None and self.options.profile_dir is not None:
+                if counted and self.profiler is not None and self.options.profile_dir is not None:
                     worker.wait_for(READY, READY_TIMEOUT_S)
                     worker.profile(self.profiler, self.options.profile_dir / f"{tag}.json")
                 done = worker.wait_for(DONE, self._timeout(expected))
@@ -442,6 +444,12 @@ def run_bench(options: Options, progress: Progress) -> Report:
             progress(f"producing the input to {bootstrap} ...")
             summary = session.produce_input()
             progress(f"input: {summary}")
+            # The first run on a new broker paid for its JIT warming up (the ceiling's
+            # first round was often ~20% below its others): one ceiling run first,
+            # not counted, so that round 1 compares like with like.
+            if scenarios:
+                warmup = session.throughput(scenarios[0], 0, counted=False)
+                progress(f"warm-up    {scenarios[0].name:<18} {_describe(warmup)} (not counted)")
             for round_ in range(options.repeat):
                 for scenario in rotation(scenarios, round_):
                     run = session.throughput(scenario, round_)

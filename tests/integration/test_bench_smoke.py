@@ -54,7 +54,10 @@ def test_every_scenario_moves_every_event(kafka_bootstrap: str) -> None:
         assert run.error is None, run
         assert run.events == options.events_for(BY_NAME[run.scenario])
         assert run.seconds > 0
-    assert sorted(r.scenario for r in report.runs) == sorted(expected)
+    assert sorted(r.scenario for r in report.runs) == sorted(expected)  # not the warm-up
+    warmups = [line for line in lines if line.startswith("warm-up")]
+    assert len(warmups) == 1 and "ceiling" in warmups[0] and "(not counted)" in warmups[0]
+    assert lines.index(warmups[0]) < min(i for i, line in enumerate(lines) if "round 1/" in line)
     for name in expected:
         latency = report.latencies[name]
         assert latency.error is None, latency
