@@ -48,7 +48,7 @@ from streamprocs.benchmarks.results import (
     build_rows,
     check_targets,
 )
-from streamprocs.benchmarks.scenarios import SCENARIOS, Kind, Scenario
+from streamprocs.benchmarks.scenarios import CEILING, SCENARIOS, Kind, Scenario
 from streamprocs.benchmarks.spec import DONE, READY, WorkerSpec
 from streamprocs.benchmarks.stats import paced_latencies, rate
 from streamprocs.benchmarks.topics import (
@@ -447,9 +447,10 @@ def run_bench(options: Options, progress: Progress) -> Report:
             # The first run on a new broker paid for its JIT warming up (the ceiling's
             # first round was often ~20% below its others): one ceiling run first,
             # not counted, so that round 1 compares like with like.
-            if scenarios:
-                warmup = session.throughput(scenarios[0], 0, counted=False)
-                progress(f"warm-up    {scenarios[0].name:<18} {_describe(warmup)} (not counted)")
+            first = next((s for s in scenarios if s.name == CEILING.name), None)
+            if first is not None:
+                warmup = session.throughput(first, 0, counted=False)
+                progress(f"warm-up    {first.name:<18} {_describe(warmup)} (not counted)")
             for round_ in range(options.repeat):
                 for scenario in rotation(scenarios, round_):
                     run = session.throughput(scenario, round_)

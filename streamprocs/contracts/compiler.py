@@ -119,13 +119,6 @@ def decode(raw: bytes, limits: Limits) -> Any:
     return value
 
 
-def _unexpected(rule: CompiledRule) -> Violation:
-    """compile_rule always sets ``failed``; a rule built otherwise gets it here."""
-    violation = rule.verdict(False)
-    assert violation is not None
-    return violation
-
-
 def _too_deep(max_depth: int) -> Verdict:
     return single("too_deep", f"event nests deeper than the limit of {max_depth}")
 
@@ -186,7 +179,7 @@ class CompiledVersion:
             while n != count:
                 if n < 0:  # rule i evaluated to false: its violation is always the same
                     i = -1 - n
-                    found.append(rules[i].failed or _unexpected(rules[i]))
+                    found.append(rules[i].failed)
                     if plainly_false is not None:
                         plainly_false.append(i)
                 else:

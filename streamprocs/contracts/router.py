@@ -74,6 +74,11 @@ class Lane:
     valid: Decision
     _warned: dict[tuple[Violation, ...], Decision] = field(default_factory=dict)
 
+    def seen(self, verdict: Verdict) -> Decision | None:
+        """The shared decision of events with these warnings, if one passed before: the
+        cache holds only valid verdicts, so a hit needs no look at the severities."""
+        return self._warned.get(verdict.violations)
+
     def warned(self, verdict: Verdict) -> Decision:
         found = self._warned.get(verdict.violations)
         if found is None:
@@ -260,11 +265,9 @@ class Router:
         verdict = lane.compiled.check_value(parsed)
         if verdict is VALID:
             return lane.valid
-        # Warned events seen before: the cache holds only valid verdicts, so a hit needs
-        # no look at the severities.
-        warned = lane._warned.get(verdict.violations)
-        if warned is not None:
-            return warned
+        seen = lane.seen(verdict)
+        if seen is not None:
+            return seen
         if verdict.valid:
             return lane.warned(verdict)
         return _judged(table, lane.target, lane.compiled.version, verdict, lane.valid.deprecated)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import cel
@@ -39,7 +39,17 @@ class CompiledRule:
     # conversion into CEL values, which is most of the Rust path's cost.
     native: Callable[[Mapping[str, Any]], Any] | None = None
     # The violation of an evaluation to false: the same every time, so built once.
-    failed: Violation | None = None
+    failed: Violation = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        violation = Violation(
+            reason="rule",
+            rule=self.rule.id,
+            path="",
+            message=self.rule.message,
+            severity=self.rule.severity,
+        )
+        object.__setattr__(self, "failed", violation)  # frozen: set once, here
 
     @property
     def id(self) -> str:
@@ -65,7 +75,7 @@ class CompiledRule:
     def verdict(self, outcome: bool | BaseException | None) -> Violation | None:
         if outcome is True:
             return None
-        if outcome is False and self.failed is not None:
+        if outcome is False:
             return self.failed
         message = self.rule.message
         if isinstance(outcome, BaseException):
@@ -199,10 +209,9 @@ def compile_rule(rule: Rule, known_fields: frozenset[str] | None) -> CompiledRul
         raise RuleCompileError(
             "reads no field of the event, so it is constant; reference at least one field"
         )
-    compiled = CompiledRule(
+    return CompiledRule(
         rule=rule, program=program, fields=tuple(fields), native=compile_native(rule.expr)
     )
-    return replace(compiled, failed=compiled.verdict(False))
 
 
 __all__ = ["CompiledRule", "RuleCompileError", "Severity", "compile_rule", "free_variables"]
