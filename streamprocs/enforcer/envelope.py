@@ -28,6 +28,9 @@ SOURCE_TIMESTAMP = "dce.source.timestamp"
 PROCESSOR = "dce.processor"
 REPLAY_COUNT = "dce.replay.count"
 REPLAY_ID = "dce.replay.id"
+# Set when the dead-letter topic could not take the record's value: its length in
+# bytes. The value is left out; the record itself stays at its source coordinates.
+VALUE_OMITTED = "dce.value.omitted"
 
 _KEPT_ON_REWRITE = frozenset({REPLAY_COUNT, REPLAY_ID})
 

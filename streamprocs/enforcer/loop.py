@@ -35,14 +35,23 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from confluent_kafka.admin import AdminClient
 
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Decision, Outcome, Router
 from streamprocs.enforcer.config import Guarantee, Settings
-from streamprocs.enforcer.envelope import HeaderList, Source, envelope
+from streamprocs.enforcer.envelope import VALUE_OMITTED, HeaderList, Source, envelope
 from streamprocs.enforcer.fetching import prefetch_settings
 from streamprocs.enforcer.reload import Reloader
 from streamprocs.enforcer.runtime import tune_gc
+from streamprocs.enforcer.sizes import (
+    batch_bytes,
+    diverted,
+    read_limits,
+    record_bytes,
+    value_guard,
+    value_left_out,
+)
 from streamprocs.observability.http import Health
 from streamprocs.observability.logging import RateLimiter, kafka_logger
 from streamprocs.observability.metrics import DlqKey, EventKey, Metrics, ViolationKey
@@ -150,6 +159,15 @@ class Enforcer:
         self._revoked: set[tuple[str, int]] = set()
         self.consumer: Any = None
         self.producer: Any = None
+        self.admin: Any = None
+        # max.message.bytes of the topics written (see sizes.py), and the value length
+        # from which a record's size is checked against them; -1 checks every record
+        # while a batch a topic refused is read again.
+        self._limits: dict[str, int] = {}
+        self._guard = value_guard(())
+        self._exact_sizes = False
+        # Topics that refused a record batch as too large since the last batch opened.
+        self._refused: set[str] = set()
 
     def _router(self, contract_set: Any) -> Router:
         return Router(contract_set, self.settings.limits, self.settings.default_dead_letter)
@@ -160,8 +178,27 @@ class Enforcer:
         """Ask the loop to finish the open batch, commit it and close. Thread- and signal-safe."""
         self._stop.set()
 
+    def _destinations(self) -> set[str]:
+        return set().union(*self.router.output_topics().values())
+
+    def _read_limits(self, topics: set[str]) -> None:
+        """Learn the limits of ``topics``; the guard follows the smallest known one."""
+        if self.admin is None:
+            config: dict[str, Any] = {**self.settings.kafka, "logger": kafka_logger()}
+            self.admin = AdminClient(config)
+        limits, problems = read_limits(self.admin, topics)
+        if problems:
+            log.warning(
+                "could not read max.message.bytes; a record too large for these topics"
+                " will stop the enforcer with an error instead of being dead-lettered",
+                topics=problems,
+            )
+        self._limits.update(limits)
+        self._guard = -1 if self._exact_sizes else value_guard(self._limits.values())
+
     def _clients(self) -> tuple[Any, Any]:
         s = self.settings
+        self._read_limits(self._destinations())
         consumer = Consumer(
             {
                 **s.kafka,
@@ -194,6 +231,11 @@ class Enforcer:
             "message.max.bytes": 100_000_000,
             **s.producer,
         }
+        batch_size = batch_bytes(self._limits.values())
+        if batch_size is not None and "batch.size" not in s.producer:
+            # A topic below librdkafka's 1 MB batches would refuse whole batches of
+            # records that each fit it.
+            producer_config["batch.size"] = batch_size
         if self.exactly_once:
             producer_config["transactional.id"] = s.effective_transactional_id()
         producer = Producer(producer_config)
@@ -328,6 +370,9 @@ class Enforcer:
         log.info("contracts reloaded", revision=contract_set.revision)
         if self.router.topics != old_topics:
             self._subscribe()
+        new = self._destinations() - set(self._limits)
+        if new:
+            self._read_limits(new)
 
     # --- one batch ---------------------------------------------------------------------
 
@@ -336,6 +381,8 @@ class Enforcer:
         started = time.perf_counter()
         batch = self._batch
         if batch is None:
+            if self._refused:
+                self._after_refusal()
             batch = _Batch(started=started)
             if self.exactly_once:
                 self.producer.begin_transaction()
@@ -388,6 +435,7 @@ class Enforcer:
         """
         route = self.router.route
         produce = self.producer.produce
+        guard = self._guard
         first = batch.first
         next_offsets = batch.next_offsets
         decisions = batch.decisions
@@ -404,12 +452,17 @@ class Enforcer:
             decision = route(topic, headers, value)
             ts_type, ts = msg.timestamp()
             timestamp = ts if ts_type != no_timestamp else 0
-            if decision.outcome is invalid:
+            key = msg.key()
+            if len(value or b"") > guard:
+                decision, key, value, headers = self._fitted(
+                    msg, decision, key, value, headers, timestamp, batch
+                )
+            elif decision.outcome is invalid:
                 headers = self._dead_letter_headers(msg, decision, headers, timestamp, batch)
             try:
-                produce(decision.topic, value, msg.key(), headers=headers, timestamp=timestamp)
+                produce(decision.topic, value, key, headers=headers, timestamp=timestamp)
             except BufferError:
-                self._produce(decision.topic, msg.key(), value, headers, timestamp)
+                self._produce(decision.topic, key, value, headers, timestamp)
             tp = (topic, msg.partition())
             offset = msg.offset()
             if tp not in first:
@@ -427,20 +480,63 @@ class Enforcer:
     def _dead_letter_headers(
         self, msg: Any, decision: Decision, headers: Any, timestamp: int, batch: _Batch
     ) -> HeaderList:
-        topic = msg.topic()
-        partition = msg.partition()
-        offset = msg.offset()
-        target = decision.target
         batch.dlq[(decision.topic, decision.verdict.reason or "schema")] += 1
-        self._log_violation(decision, topic, partition, offset)
+        self._log_violation(decision, msg.topic(), msg.partition(), msg.offset())
+        return self._envelope(msg, decision, headers, timestamp)
+
+    def _envelope(self, msg: Any, decision: Decision, headers: Any, timestamp: int) -> HeaderList:
+        target = decision.target
         return envelope(
             headers,
             decision.verdict,
-            Source(topic, partition, offset, timestamp or None),
+            Source(msg.topic(), msg.partition(), msg.offset(), timestamp or None),
             contract_id=target.contract.id if target else None,
             version=decision.version,
             revision=self.router.revision,
             processor=self.settings.processor_id,
+        )
+
+    def _fitted(
+        self,
+        msg: Any,
+        decision: Decision,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Any,
+        timestamp: int,
+        batch: _Batch,
+    ) -> tuple[Decision, bytes | None, bytes | None, Any]:
+        """A record near a limit, made to fit where it goes (the slow path).
+
+        A record its output topic cannot take goes to the dead-letter topic whole;
+        a dead-letter record its topic cannot take goes without its value (its
+        length in ``dce.value.omitted``), and if even that is too large, without
+        its key and original headers: the envelope still says where it is.
+        """
+        limits = self._limits
+        if decision.outcome is not Outcome.INVALID:
+            limit = limits.get(decision.topic)
+            size = record_bytes(key, value, headers)
+            if limit is None or size <= limit:
+                return decision, key, value, headers
+            decision = diverted(decision, size, limit)
+        extra: HeaderList = []
+        limit = limits.get(decision.topic)
+        if limit is not None:
+            probe = self._envelope(msg, decision, headers, timestamp)
+            if record_bytes(key, value, probe) > limit:
+                size = len(value or b"")
+                decision = value_left_out(decision, size, limit)
+                value = None
+                extra = [(VALUE_OMITTED, str(size).encode())]
+                probe = self._envelope(msg, decision, headers, timestamp) + extra
+                if record_bytes(key, None, probe) > limit:
+                    key, headers = None, None
+        return (
+            decision,
+            key,
+            value,
+            self._dead_letter_headers(msg, decision, headers, timestamp, batch) + extra,
         )
 
     def _log_violation(self, decision: Decision, topic: str, partition: int, offset: int) -> None:
@@ -498,11 +594,35 @@ class Enforcer:
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
             return
+        if err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+            self._refused.add(msg.topic() or "")
         batch = self._batch
         if batch is not None:
             batch.delivery_errors.append(f"{msg.topic()}: {err.str()}")
         if msg.topic() in self.router.dead_letters:
             self.metrics.dlq_errors.labels(msg.topic()).inc()
+
+    def _after_refusal(self) -> None:
+        """A topic refused a batch as too large: read the batch again checking every
+        record's size against fresh limits, or stop if that was already done."""
+        refused, self._refused = self._refused, set()
+        if self._exact_sizes:
+            raise FatalError(
+                f"{', '.join(sorted(refused))} refused record batches as too large although"
+                " every record was checked against its max.message.bytes: the limit could"
+                " not be read, or was lowered below the producer's batch.size after dce"
+                " started. Grant DescribeConfigs on the topic, or restart dce so that it"
+                " reads the limits again."
+            )
+        log.warning("records refused as too large; re-reading them checked", topics=sorted(refused))
+        self._exact_sizes = True
+        self._read_limits(refused)
+
+    def _sizes_confirmed(self) -> None:
+        """A batch committed: back to checking only the records near a limit."""
+        if self._exact_sizes:
+            self._exact_sizes = False
+            self._guard = value_guard(self._limits.values())
 
     def _consumer_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._PARTITION_EOF:
@@ -559,6 +679,7 @@ class Enforcer:
                 return
             raise FatalError(f"transaction commit failed: {exc}") from exc
         self.metrics.transactions.labels("committed").inc()
+        self._sizes_confirmed()
 
     def _commit_acknowledged(self, batch: _Batch) -> None:
         remaining = self.producer.flush(TXN_TIMEOUT_S)
@@ -569,3 +690,4 @@ class Enforcer:
             log.warning("batch not fully acknowledged; re-reading it", errors=why)
             return
         self.consumer.commit(offsets=self._offsets(batch), asynchronous=False)
+        self._sizes_confirmed()
