@@ -165,3 +165,16 @@ def test_one_sample_per_kind_of_failure_up_to_the_limit() -> None:
         s.add(dead(violation, offset=offset))
     assert [x["offset"] for x in s.samples] == [0, 2]
     assert Summary("t", CONTRACT_SET, sample_limit=0).samples == []
+
+
+def test_a_value_left_out_for_its_size_says_so_and_where_the_record_is() -> None:
+    """A dead-letter record the enforcer sent without its value (dce.value.omitted) is
+    not shown as a tombstone: the note gives the length and points at the source."""
+    record = dead(("decode", "decode", ""))
+    headers = [*record.headers, (env.VALUE_OMITTED, b"20001")]
+    omitted = DeadLetter.of("checkout.events.dlq", 0, 0, b"ORD-1", None, headers, 1_000)
+    shown, note = shown_value(omitted, CONTRACT_SET, Limits())
+    assert shown is None and note is not None
+    assert "20001 bytes left out" in note and "source" in note
+    tombstone = DeadLetter.of("checkout.events.dlq", 0, 0, None, None, record.headers, 1_000)
+    assert shown_value(tombstone, CONTRACT_SET, Limits())[1] == "no value (a tombstone)"
