@@ -8,8 +8,9 @@ it had just arrived on its ``dce.source.topic`` with its original headers
 2. the loop guard: a record already replayed ``max_replays`` times is skipped
    without being judged, so a contract that keeps rejecting it cannot make it
    circle forever;
-3. a record without a source topic cannot be judged as if it arrived there:
-   skipped;
+3. a record without a source topic cannot be judged as if it arrived there,
+   nor one the enforcer sent without its value (``dce.value.omitted``: its
+   dead-letter topic could not take it): skipped;
 4. the router's outcome: ``valid``, ``warned`` and ``shadow_invalid`` pass
    (the enforcer would forward them), ``invalid`` still fails.
 """
@@ -36,6 +37,7 @@ class Action(StrEnum):
 class SkipReason(StrEnum):
     MAX_REPLAYS = "max_replays"
     NO_SOURCE_TOPIC = "no_source_topic"
+    VALUE_OMITTED = "value_omitted"
 
 
 PASSING = frozenset({Outcome.VALID, Outcome.WARNED, Outcome.SHADOW_INVALID})
@@ -55,6 +57,9 @@ def judge(record: DeadLetter, router: Router, filters: Filters, max_replays: int
         return Judgement(Action.SKIP, skip=SkipReason.MAX_REPLAYS)
     if record.source_topic is None:
         return Judgement(Action.SKIP, skip=SkipReason.NO_SOURCE_TOPIC)
+    if record.value is None and env.VALUE_OMITTED in env.read(record.headers):
+        # Judged, it would read as a tombstone (decode), and parked or sent back as one.
+        return Judgement(Action.SKIP, skip=SkipReason.VALUE_OMITTED)
     decision = router.route(record.source_topic, record.original_headers(), record.value)
     action = Action.REPLAY if decision.outcome in PASSING else Action.STILL_INVALID
     return Judgement(action, decision)

@@ -125,6 +125,22 @@ def test_filtered_records_and_records_without_a_source_are_not_judged() -> None:
     assert (nowhere.action, nowhere.skip) == (Action.SKIP, SkipReason.NO_SOURCE_TOPIC)
 
 
+def test_a_record_sent_without_its_value_is_skipped_not_judged_a_tombstone() -> None:
+    """dce.value.omitted: the value was too large for the dead-letter topic. Judged, the
+    record would be a tombstone (decode), and parking or replaying it would send one."""
+    record = dead(VALID[0], CHECKOUT)
+    headers = [*record.headers, (env.VALUE_OMITTED, b"20001")]
+    omitted = DeadLetter.of("d", 0, 0, None, None, headers, 5)
+    judged = judge(omitted, ROUTER, Filters(), 3)
+    assert (judged.action, judged.skip, judged.decision) == (
+        Action.SKIP,
+        SkipReason.VALUE_OMITTED,
+        None,
+    )
+    tombstone = DeadLetter.of("d", 0, 0, None, None, record.headers, 5)
+    assert judge(tombstone, ROUTER, Filters(), 3).action is Action.STILL_INVALID
+
+
 def test_replay_headers_restore_the_original_ones_and_count_the_trip() -> None:
     """Original headers in order, every dce.error/contract/source header gone, count + 1."""
     headers: list[tuple[str, bytes | None]] = [*CHECKOUT, ("trace", None), ("trace", b"2")]
