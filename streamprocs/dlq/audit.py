@@ -100,6 +100,8 @@ class ReplayReport:
     error: str | None = None
     transactions: int = 0
     aborted_transactions: int = 0
+    # Records sent without their value whose event was read back from its source topic.
+    values_from_source: int = 0
     totals: Tally = field(default_factory=Tally)
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,6 +139,7 @@ class ReplayReport:
             "still_invalid_by_rule": _sorted(t.still_invalid_by_rule),
             "destinations": _sorted(t.destinations),
             "transactions": {"committed": self.transactions, "aborted": self.aborted_transactions},
+            "values_from_source": self.values_from_source,
         }
 
 

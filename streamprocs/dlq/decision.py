@@ -10,7 +10,8 @@ it had just arrived on its ``dce.source.topic`` with its original headers
    circle forever;
 3. a record without a source topic cannot be judged as if it arrived there,
    nor one the enforcer sent without its value (``dce.value.omitted``: its
-   dead-letter topic could not take it): skipped;
+   dead-letter topic could not take it) that replay could not complete from
+   its source topic (``originals.py``): skipped;
 4. the router's outcome: ``valid``, ``warned`` and ``shadow_invalid`` pass
    (the enforcer would forward them), ``invalid`` still fails.
 """

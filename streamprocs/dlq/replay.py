@@ -37,6 +37,7 @@ from streamprocs.dlq.decision import (
     replay_headers,
 )
 from streamprocs.dlq.options import ReplayOptions
+from streamprocs.dlq.originals import Originals
 from streamprocs.dlq.reader import (
     POLL_TIMEOUT_S,
     DlqError,
@@ -105,6 +106,7 @@ class Replayer:
         self._bucket = TokenBucket(options.rate, sleep=self._stop.wait) if options.rate else None
         self._partitions: dict[str, int | None] = {}
         self._batch = _Batch()
+        self._originals = Originals(settings)
         self.consumer: Any = None
         self.txn: Transactions | None = None  # None in a dry run
         self.report = ReplayReport(
@@ -158,6 +160,7 @@ class Replayer:
                 # than whenever the Replayer is collected.
                 self.txn = None
             self.consumer.close()
+            self._originals.close()
         return report
 
     def _prepare(self) -> TopicReader:
@@ -273,6 +276,13 @@ class Replayer:
     def _handle(self, record: DeadLetter) -> bool:
         """Judge one record and produce what it calls for; False if stopped first."""
         opts = self.options
+        if record.value is None and opts.filters.matches(record):
+            # Sent without its value (too large for the dead-letter topic): judged and
+            # replayed as the event its source topic still holds, if it does.
+            completed = self._originals.complete(record)
+            if completed is not None:
+                record = completed
+                self.report.values_from_source += 1
         judgement = judge(record, self.router, opts.filters, opts.max_replays)
         target: str | None = None
         headers: Any = None

@@ -11,6 +11,7 @@ back under ``read_committed``.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import time
@@ -29,6 +30,7 @@ from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Router
 from streamprocs.dlq.options import ReplayOptions
 from streamprocs.dlq.replay import Replayer
+from streamprocs.enforcer import envelope as env
 from streamprocs.enforcer.config import load_settings
 from streamprocs.enforcer.loop import Enforcer
 from streamprocs.observability.metrics import Metrics
@@ -289,6 +291,61 @@ def test_replay_sends_back_exactly_what_the_new_version_accepts(
             until=lambda rs: _count(rs, replayed) >= len(jpy),
         )
     assert sorted(seq(r) for r in valid if replayed(r)) == sorted(jpy)
+
+
+def test_replay_reads_a_value_left_out_back_from_its_source_topic(
+    stream: Stream, kafka_bootstrap: str, create_topic: Callable[..., str]
+) -> None:
+    """A dead letter sent without its value (dce.value.omitted: too large for its topic)
+    is judged and replayed as the event its source topic still holds, key, value and
+    headers as they were there; one whose source offset holds no such event (another
+    length, or past the end) is skipped as value_omitted, never sent as a tombstone."""
+    source = stream.topic("checkout.events")
+    dlq_topic, scratch = create_topic("dlq"), create_topic("to")
+    now = int(time.time() * 1000)
+    headers = [("event-type", b"order_created"), ("dce-sample-seq", b"8001")]
+    original = checkout_order(8001)
+    offset = end_offsets(kafka_bootstrap, [source])[(source, 0)]
+    produce_raw(
+        kafka_bootstrap,
+        [Raw(source, original, headers, key=b"ORD-8001", partition=0, timestamp=now)],
+    )
+    omitted = [(env.VALUE_OMITTED, str(len(original)).encode())]
+    wrong_length = [(env.VALUE_OMITTED, str(len(original) + 1).encode())]
+    crafted = [
+        (offset, omitted, 8001),
+        (offset, wrong_length, 8002),
+        (offset + 1_000, omitted, 8003),  # past the end of the partition
+    ]
+    records = []
+    for at, extra, n in crafted:
+        raw = dead_letter(
+            dlq_topic,
+            source,
+            b"",
+            [("dce-sample-seq", str(n).encode())] if n != 8001 else [],
+            partition=0,
+            offset=at,
+            timestamp=now,
+        )
+        # After the envelope, as the enforcer adds it (envelope() drops dce.* it is given).
+        records.append(
+            dataclasses.replace(raw, value=None, key=None, headers=[*raw.headers, *extra])
+        )
+    produce_raw(kafka_bootstrap, records)
+
+    options = ReplayOptions(dlq_topic, group=f"orig-{uuid.uuid4().hex[:8]}", to=scratch)
+    replayer = Replayer(load_settings(stream.config), load_contract_set(stream.contracts), options)
+    report = replayer.run().as_dict()
+
+    assert report["status"] == "completed"
+    assert report["values_from_source"] == 1
+    assert (report["counts"]["replayed"], report["counts"]["skipped"]) == (1, 2)
+    assert report["skipped_by"] == {"value_omitted": 2}
+    (back,) = read_topics(kafka_bootstrap, [scratch], until=lambda rs: len(rs) >= 1, settle_s=0.5)
+    assert (back.key, back.value, back.timestamp) == (b"ORD-8001", original, now)
+    assert without_dce(back.headers) == headers
+    assert back.header("dce.replay.count") == "1"
 
 
 def test_replay_killed_mid_way_resumes_and_delivers_each_record_once(
