@@ -46,14 +46,19 @@ def ensure_topics(settings: Settings, create_sources: bool, partitions: int) -> 
     from confluent_kafka.admin import AdminClient
 
     from streamprocs.enforcer import topics
+    from streamprocs.enforcer.sizes import read_limits
 
     router = _router(settings)
     admin = AdminClient(dict(settings.kafka))
+    existing = topics.existing_topics(admin)
+    # Unknown limits (no DescribeConfigs permission) leave the broker's default.
+    source_limits, _ = read_limits(admin, [t for t in router.topics if t in existing])
     plans, missing = topics.plan_topics(
         router,
-        topics.existing_topics(admin),
+        existing,
         create_sources=create_sources,
         source_partitions=partitions,
+        source_limits=source_limits,
     )
     errors = topics.create(admin, plans)
     table = Table(title="topics created")

@@ -2,13 +2,16 @@
 
 Each gets the source topic's partition count (so keys keep their partition
 order downstream); dead-letter topics keep records longer, because an
-incident is often investigated days after it happened.
+incident is often investigated days after it happened. When the sources'
+``max.message.bytes`` are known, each output topic takes what its sources
+take, and each dead-letter topic that plus room for the envelope, so that no
+record the sources accepted is refused downstream (docs/enforcer.md).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -17,6 +20,9 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from streamprocs.contracts.router import Router
 
 DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000
+# What the dce.* envelope adds to a record: dce.error.detail is at most 4 KiB,
+# the other headers a few hundred bytes.
+ENVELOPE_ROOM_BYTES = 16 * 1024
 ADMIN_TIMEOUT_S = 30.0
 # Leader election on a healthy cluster takes milliseconds; poll often.
 LEADER_POLL_S = 0.05
@@ -37,8 +43,13 @@ def plan_topics(
     create_sources: bool,
     source_partitions: int,
     dead_letter_retention_ms: int = DEAD_LETTER_RETENTION_MS,
+    source_limits: dict[str, int] | None = None,
 ) -> tuple[list[TopicPlan], list[str]]:
-    """The topics to create, and the source topics that are missing (and not created)."""
+    """The topics to create, and the source topics that are missing (and not created).
+
+    ``source_limits``: the sources' ``max.message.bytes``; a destination fed by
+    several sources takes the largest.
+    """
     plans: dict[str, TopicPlan] = {}
     missing_sources = []
     for source, destinations in router.output_topics().items():
@@ -57,7 +68,26 @@ def plan_topics(
                 plans[topic] = TopicPlan(topic, partitions, config, "dead_letter")
             else:
                 plans[topic] = TopicPlan(topic, partitions, {}, "output")
-    return list(plans.values()), missing_sources
+    needed = _limits_needed(router, source_limits or {})
+    return [
+        replace(p, config={**p.config, "max.message.bytes": str(needed[p.name])})
+        if p.role != "source" and p.name in needed
+        else p
+        for p in plans.values()
+    ], missing_sources
+
+
+def _limits_needed(router: Router, source_limits: dict[str, int]) -> dict[str, int]:
+    """Destination -> the max.message.bytes that takes every record of its sources."""
+    needed: dict[str, int] = {}
+    for source, destinations in router.output_topics().items():
+        limit = source_limits.get(source)
+        if limit is None:
+            continue
+        for topic in destinations:
+            room = limit + ENVELOPE_ROOM_BYTES if topic in router.dead_letters else limit
+            needed[topic] = max(needed.get(topic, 0), room)
+    return needed
 
 
 def existing_topics(admin: Any) -> dict[str, int]:

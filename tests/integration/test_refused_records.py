@@ -20,13 +20,17 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
+    NewTopic,
     ResourceType,
 )
 
+from streamprocs.cli.run import ensure_topics
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Router
 from streamprocs.enforcer import envelope
 from streamprocs.enforcer.loop import Enforcer, FatalError
+from streamprocs.enforcer.sizes import read_limits
+from streamprocs.enforcer.topics import ENVELOPE_ROOM_BYTES
 from streamprocs.traffic import SampleRecord, generate_mix, produce
 from tests.integration.support import (
     all_topics,
@@ -203,3 +207,29 @@ def test_a_topic_refusing_batches_of_records_that_each_fit_stops_the_enforcer_cl
 
 def _outputs(router: Router, prefix: str) -> list[str]:
     return [t.removeprefix(prefix) for t in all_topics(router) if t not in router.dead_letters]
+
+
+def test_topics_ensure_sizes_destinations_for_what_their_source_takes(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """``dce topics ensure`` gives an output topic its source's max.message.bytes and a
+    dead-letter topic that plus room for the envelope, so that the broker never refuses
+    downstream a record it accepted upstream."""
+    contracts, prefix = isolated_contracts(tmp_path)
+    source = f"{prefix}checkout.events"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    created = admin.create_topics(
+        [NewTopic(source, num_partitions=1, config={"max.message.bytes": "3000000"})]
+    )
+    for future in created.values():
+        future.result(timeout=30)
+    settings = settings_for(kafka_bootstrap, contracts)
+    assert ensure_topics(settings, create_sources=True, partitions=1) == 0
+    limits, problems = read_limits(
+        admin, [f"{prefix}checkout.events.valid", f"{prefix}checkout.events.dlq"]
+    )
+    assert problems == []
+    assert limits == {
+        f"{prefix}checkout.events.valid": 3_000_000,
+        f"{prefix}checkout.events.dlq": 3_000_000 + ENVELOPE_ROOM_BYTES,
+    }

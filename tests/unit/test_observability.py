@@ -18,7 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 import streamprocs
 from streamprocs.contracts.loader import load_contract_set
 from streamprocs.contracts.router import Router
-from streamprocs.enforcer.topics import DEAD_LETTER_RETENTION_MS, TopicPlan, plan_topics
+from streamprocs.enforcer.topics import (
+    DEAD_LETTER_RETENTION_MS,
+    ENVELOPE_ROOM_BYTES,
+    TopicPlan,
+    plan_topics,
+)
 from streamprocs.observability import logging as dce_logging
 from streamprocs.observability.http import STUCK_AFTER_S, Health, serve
 from streamprocs.observability.logging import RateLimiter
@@ -342,6 +347,28 @@ def test_plan_skips_existing_topics_and_uses_the_given_retention() -> None:
     assert "identity.users.dlq" not in planned
     assert planned["checkout.events.dlq"].config == {"retention.ms": "1234"}
     assert planned["payments.captured.dlq"].config == {"retention.ms": "1234"}
+
+
+def test_plan_sizes_outputs_like_their_sources_and_dead_letters_with_envelope_room() -> None:
+    """With the sources' max.message.bytes known, an output takes what its source takes and
+    a dead-letter topic that plus room for the envelope; sources without a known limit
+    leave their destinations on the broker's default."""
+    existing = {"checkout.events": 6, "identity.users": 3, "payments.captured": 12}
+    limits = {"checkout.events": 5_000_000, "identity.users": 1_048_588}
+    plans, _ = plan_topics(
+        ROUTER, existing, create_sources=False, source_partitions=1, source_limits=limits
+    )
+    planned = by_name(plans)
+    assert planned["checkout.events.valid"].config == {"max.message.bytes": "5000000"}
+    assert planned["checkout.events.dlq"].config == {
+        "retention.ms": str(DEAD_LETTER_RETENTION_MS),
+        "max.message.bytes": str(5_000_000 + ENVELOPE_ROOM_BYTES),
+    }
+    assert planned["identity.users.dlq"].config["max.message.bytes"] == str(
+        1_048_588 + ENVELOPE_ROOM_BYTES
+    )
+    assert "max.message.bytes" not in planned["payments.captured.valid"].config
+    assert "max.message.bytes" not in planned["payments.captured.dlq"].config
 
 
 def test_plan_reports_missing_sources_without_planning_for_them() -> None:
