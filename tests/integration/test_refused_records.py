@@ -9,6 +9,7 @@ same record was refused again: the partition stalled for good.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,18 +69,10 @@ def _limit(bootstrap: str, limits: dict[str, int]) -> None:
 
 
 def _big(sample: SampleRecord, seq_no: int, value: bytes) -> SampleRecord:
+    """``sample`` with another value and sequence number."""
     headers = [(k, v) for k, v in sample.headers if k != "dce-sample-seq"]
-    headers.append(("dce-sample-seq", str(seq_no).encode()))
-    return SampleRecord(
-        topic=sample.topic,
-        key=sample.key,
-        value=value,
-        headers=headers,
-        contract_id=sample.contract_id,
-        version=sample.version,
-        expected=sample.expected,
-        expected_reason=sample.expected_reason,
-        destination=sample.destination,
+    return dataclasses.replace(
+        sample, value=value, headers=[*headers, ("dce-sample-seq", str(seq_no).encode())]
     )
 
 
