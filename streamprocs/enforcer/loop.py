@@ -52,6 +52,7 @@ from streamprocs.enforcer.sizes import (
     value_guard,
     value_left_out,
 )
+from streamprocs.enforcer.topics import missing_destinations
 from streamprocs.observability.http import Health
 from streamprocs.observability.logging import RateLimiter, kafka_logger
 from streamprocs.observability.metrics import DlqKey, EventKey, Metrics, ViolationKey
@@ -71,6 +72,9 @@ QUEUE_FULL_BACKOFF_S = 0.05
 # judged and forwarded at light load; batches still close (commit) every
 # batch_timeout_s or batch_size records, across several consume() calls.
 POLL_TIMEOUT_S = 0.005
+# How long a metadata request may take at start and on reload: short, so that
+# a broker down at start delays it little (the check is then skipped).
+METADATA_TIMEOUT_S = 5.0
 # Consumer lag comes from librdkafka's statistics, emitted this often.
 STATS_INTERVAL_MS = 5000
 
@@ -150,7 +154,9 @@ class Enforcer:
         contract_set = load_contract_set(settings.contracts_dir, settings.limits)
         self.router = self._router(contract_set)
         self.metrics.contracts_changed(contract_set)
-        self.reloader = Reloader(settings, contract_set.revision, self.metrics)
+        self.reloader = Reloader(
+            settings, contract_set.revision, self.metrics, check=self._topics_missing_for
+        )
         self._stop = threading.Event()
         self._violation_logs = RateLimiter(settings.log.violation_log_interval_s)
         # The batch open across consume() calls until it is due (see run()).
@@ -160,6 +166,7 @@ class Enforcer:
         self.consumer: Any = None
         self.producer: Any = None
         self.admin: Any = None
+        self._admin_lock = threading.Lock()
         # max.message.bytes of the topics written (see sizes.py), and the value length
         # from which a record's size is checked against them; -1 checks every record
         # while a batch a topic refused is read again.
@@ -181,12 +188,43 @@ class Enforcer:
     def _destinations(self) -> set[str]:
         return set().union(*self.router.output_topics().values())
 
+    def _admin(self) -> Any:
+        # Shared by the loop and the reload thread: librdkafka clients are thread-safe.
+        with self._admin_lock:
+            if self.admin is None:
+                config: dict[str, Any] = {**self.settings.kafka, "logger": kafka_logger()}
+                self.admin = AdminClient(config)
+            return self.admin
+
+    def _topics_missing_for(self, contract_set: Any) -> list[str]:
+        """Reload check: the topics a new contract set would write that do not exist."""
+        missing = missing_destinations(
+            self._admin(), self._router(contract_set), METADATA_TIMEOUT_S
+        )
+        return missing or []
+
+    def _check_topics(self) -> None:
+        """Stop at start when a topic the contracts write does not exist (records sent to it
+        would wait for it, then fail their batch, again and again); learn the limits."""
+        missing = missing_destinations(self._admin(), self.router, METADATA_TIMEOUT_S)
+        if missing is None:
+            log.warning(
+                "could not read the cluster's topics at start; not checking that the output"
+                " and dead-letter topics exist, nor their max.message.bytes"
+            )
+            return
+        if missing:
+            raise FatalError(
+                "topics the contracts write do not exist: "
+                + "; ".join(missing)
+                + ". Create them with `dce topics ensure` (or start with"
+                " `dce run --ensure-topics`), or fix the contracts' bindings."
+            )
+        self._read_limits(self._destinations())
+
     def _read_limits(self, topics: set[str]) -> None:
         """Learn the limits of ``topics``; the guard follows the smallest known one."""
-        if self.admin is None:
-            config: dict[str, Any] = {**self.settings.kafka, "logger": kafka_logger()}
-            self.admin = AdminClient(config)
-        limits, problems = read_limits(self.admin, topics)
+        limits, problems = read_limits(self._admin(), topics)
         if problems:
             log.warning(
                 "could not read max.message.bytes; a record too large for these topics"
@@ -198,7 +236,7 @@ class Enforcer:
 
     def _clients(self) -> tuple[Any, Any]:
         s = self.settings
-        self._read_limits(self._destinations())
+        self._check_topics()
         consumer = Consumer(
             {
                 **s.kafka,

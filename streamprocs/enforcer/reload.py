@@ -3,12 +3,16 @@
 A background thread notices a new revision (content hash of the YAML files),
 compiles the whole set and parks it; the loop swaps it in between batches.
 A set that fails to load is logged, counted and ignored: the old one keeps
-running until the files change again.
+running until the files change again. A set that loads but fails ``check``
+(the enforcer's: it names topics that do not exist) is held back, logged and
+counted once, and checked again every interval: it is swapped in as soon as
+the check passes (the topics were created), or dropped when the files change.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import structlog
 
@@ -21,11 +25,20 @@ log = structlog.get_logger("dce.reload")
 
 
 class Reloader:
-    def __init__(self, settings: Settings, revision: str, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        revision: str,
+        metrics: Metrics,
+        check: Callable[[ContractSet], list[str]] | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
+        self._check = check
         self._seen = revision
         self._ready: ContractSet | None = None
+        # Compiled, but held back until ``check`` passes.
+        self._waiting: ContractSet | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,8 +69,11 @@ class Reloader:
             log.warning("cannot read the contracts directory", error=str(exc))
             return
         if revision == self._seen:
+            if self._waiting is not None:
+                self._offer(self._waiting, first=False)
             return
         self._seen = revision
+        self._waiting = None
         try:
             contract_set = load_contract_set(root, self.settings.limits)
         except ContractSetError as exc:
@@ -72,6 +88,24 @@ class Reloader:
             self.metrics.reloads.labels("error").inc()
             log.exception("contract reload failed", revision=revision, error=str(exc))
             return
+        self._offer(contract_set, first=True)
+
+    def _offer(self, contract_set: ContractSet, *, first: bool) -> None:
+        problems = self._check(contract_set) if self._check is not None else []
+        if problems:
+            self._waiting = contract_set
+            if first:
+                self.metrics.reloads.labels("error").inc()
+                log.error(
+                    "contract reload held back until its topics exist; the previous"
+                    " contracts stay in force",
+                    revision=contract_set.revision,
+                    missing=problems,
+                )
+            return
+        self._waiting = None
+        if not first:
+            log.info("topics now exist; applying the held-back contracts")
         self.metrics.reloads.labels("ok").inc()
         with self._lock:
             self._ready = contract_set

@@ -150,3 +150,29 @@ def _await_leaders(admin: Any, names: list[str]) -> list[str]:
     return [
         f"{name}: no partition leader after {ADMIN_TIMEOUT_S:.0f} s" for name in sorted(pending)
     ]
+
+
+def destination_roles(router: Router) -> dict[str, list[str]]:
+    """Every topic the enforcer writes -> what it is for ("output of C", "dead letter of C")."""
+    roles: dict[str, set[str]] = {}
+    for source, table in router.tables.items():
+        roles.setdefault(table.dead_letter, set()).add(f"dead letter of {source}")
+        for target in table.targets():
+            contract = target.contract.id
+            roles.setdefault(target.binding.output, set()).add(f"output of {contract}")
+            roles.setdefault(target.binding.dead_letter, set()).add(f"dead letter of {contract}")
+    return {topic: sorted(found) for topic, found in roles.items()}
+
+
+def missing_destinations(admin: Any, router: Router, timeout_s: float) -> list[str] | None:
+    """A line per topic the enforcer would write that does not exist; ``None`` when the
+    cluster's metadata could not be read in ``timeout_s`` (nothing is known then)."""
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException:
+        return None
+    return [
+        f"{topic} ({', '.join(roles)})"
+        for topic, roles in sorted(destination_roles(router).items())
+        if topic not in metadata.topics
+    ]

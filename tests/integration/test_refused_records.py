@@ -10,6 +10,7 @@ same record was refused again: the partition stalled for good.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -226,3 +227,62 @@ def test_topics_ensure_sizes_destinations_for_what_their_source_takes(
         f"{prefix}checkout.events.valid": 3_000_000,
         f"{prefix}checkout.events.dlq": 3_000_000 + ENVELOPE_ROOM_BYTES,
     }
+
+
+def test_an_output_topic_that_does_not_exist_stops_the_enforcer_at_start(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Records sent to a missing topic would wait for it, then fail their batch over and
+    over: the enforcer refuses to start and names the topic, its role and the fix."""
+    contracts, prefix = isolated_contracts(tmp_path)
+    create_topics(kafka_bootstrap, contracts, partitions=1)
+    missing = f"{prefix}checkout.events.valid"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    for future in admin.delete_topics([missing], operation_timeout=30).values():
+        future.result(timeout=30)
+    _poll(lambda: missing not in admin.list_topics(timeout=10).topics)
+    enforcer = Enforcer(settings_for(kafka_bootstrap, contracts))
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            enforcer.run()
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            failures.append(exc)
+
+    # In a thread, so that an enforcer that starts anyway fails the test, not hangs it.
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    if thread.is_alive():
+        enforcer.stop()
+        thread.join(timeout=60)
+        pytest.fail("the enforcer started although a topic it writes does not exist")
+    (failure,) = failures
+    assert isinstance(failure, FatalError), failure
+    message = str(failure)
+    assert f"{missing} (output of checkout.order_created)" in message
+    assert "dce topics ensure" in message
+    assert f"{prefix}checkout.events.dlq" not in message
+
+
+def test_a_reload_naming_a_missing_topic_waits_for_it_then_applies(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A contract change whose binding writes a topic that does not exist is held back
+    (counted as an error, the old set keeps routing) and applied once the topic exists."""
+    contracts, prefix = isolated_contracts(tmp_path)
+    router = create_topics(kafka_bootstrap, contracts, partitions=1)
+    settings = settings_for(kafka_bootstrap, contracts, reload={"interval_s": 0.2})
+    path = contracts / "checkout/order_created/contract.yaml"
+    renamed = f"{prefix}checkout.events.valid2"
+    with running(Enforcer(settings)) as enforcer:
+        path.write_text(path.read_text().replace(f"{prefix}checkout.events.valid", renamed))
+        _poll(lambda: metric_total(enforcer, "dce_contracts_reload_total", result="error") >= 1)
+        assert enforcer.router.revision == router.revision
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+        for future in admin.create_topics([NewTopic(renamed, num_partitions=1)]).values():
+            future.result(timeout=30)
+        _poll(lambda: enforcer.router.revision != router.revision)
+        assert metric_total(enforcer, "dce_contracts_reload_total", result="ok") == 1
+        assert renamed in enforcer.router.output_topics()[f"{prefix}checkout.events"]
