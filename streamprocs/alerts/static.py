@@ -118,7 +118,8 @@ def alerts(t: Tuning) -> Group:
             "critical",
             "Dead-letter records cannot be written to {{ $labels.dlq_topic }}",
             "The enforcer failed to produce dead-letter records to {{ $labels.dlq_topic }} in "
-            f"the last {t.dlq_errors_window}. Batches holding them are retried and the "
+            f"the last {t.dlq_errors_window}, or wrote them without their value because the "
+            "topic cannot take it. Batches the broker refused are retried and the "
             "partitions they came from stall until the topic accepts writes.",
             "dead-letter-produce-errors.md",
         ),

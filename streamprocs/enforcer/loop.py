@@ -564,6 +564,7 @@ class Enforcer:
             probe = self._envelope(msg, decision, headers, timestamp)
             if record_bytes(key, value, probe) > limit:
                 size = len(value or b"")
+                self._value_left_out(decision.topic, size, limit)
                 decision = value_left_out(decision, size, limit)
                 value = None
                 extra = [(VALUE_OMITTED, str(size).encode())]
@@ -628,6 +629,19 @@ class Enforcer:
             except BufferError:
                 # The local queue is full: serve delivery reports until it drains.
                 self.producer.poll(QUEUE_FULL_BACKOFF_S)
+
+    def _value_left_out(self, topic: str, size: int, limit: int) -> None:
+        """Counted as a dead-letter error: the topic is too small for what it must hold."""
+        self.metrics.dlq_errors.labels(topic).inc()
+        suppressed = self._violation_logs.allow((topic, "value_left_out"))
+        if suppressed is not None:
+            log.warning(
+                "dead-letter record written without its value: the topic cannot take it",
+                dlq_topic=topic,
+                value_bytes=size,
+                max_message_bytes=limit,
+                similar_suppressed=suppressed,
+            )
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:

@@ -140,6 +140,8 @@ def test_records_refused_as_too_large_are_dead_lettered_and_the_stream_goes_on(
     assert broken_dl.header(envelope.SOURCE_OFFSET) is not None
 
     assert metric_total(enforcer, "dce_dlq_records_total", reason="too_large") >= 1
+    # The value left out counts as a dead-letter error: the topic is too small.
+    assert metric_total(enforcer, "dce_dlq_errors_total", dlq_topic=dead_letter) >= 1
 
 
 def _poll(condition: Callable[[], bool], timeout: float = 60.0) -> None:
