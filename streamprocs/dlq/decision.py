@@ -58,7 +58,7 @@ def judge(record: DeadLetter, router: Router, filters: Filters, max_replays: int
         return Judgement(Action.SKIP, skip=SkipReason.MAX_REPLAYS)
     if record.source_topic is None:
         return Judgement(Action.SKIP, skip=SkipReason.NO_SOURCE_TOPIC)
-    if record.value is None and env.VALUE_OMITTED in env.read(record.headers):
+    if record.value_omitted is not None:
         # Judged, it would read as a tombstone (decode), and parked or sent back as one.
         return Judgement(Action.SKIP, skip=SkipReason.VALUE_OMITTED)
     decision = router.route(record.source_topic, record.original_headers(), record.value)

@@ -19,7 +19,6 @@ from streamprocs.contracts.pii import PiiPath, redact
 from streamprocs.contracts.verdict import Verdict
 from streamprocs.dlq.filters import Filters, iso
 from streamprocs.dlq.record import UNKNOWN, DeadLetter
-from streamprocs.enforcer import envelope as env
 
 DEFAULT_SAMPLES = 5
 DEFAULT_TOP = 10
@@ -76,11 +75,10 @@ def shown_value(
     """(the value with PII redacted, None) or (None, why it is not shown)."""
     value = record.value
     if value is None:
-        omitted = env.read(record.headers).get(env.VALUE_OMITTED)
-        if omitted is not None:
+        if record.value_omitted is not None:
             return None, (
-                f"value of {omitted} bytes left out: the dead-letter topic could not take it;"
-                " the record is at its source coordinates"
+                f"value of {record.value_omitted} bytes left out: the dead-letter topic could"
+                " not take it; the record is at its source coordinates"
             )
         return None, "no value (a tombstone)"
     parsed = decode(value, limits)

@@ -25,17 +25,6 @@ FETCH_TIMEOUT_S = 10.0
 POLL_S = 0.2
 
 
-def omitted_bytes(record: DeadLetter) -> int | None:
-    """The length of the value the enforcer left out of this record, if it left one out."""
-    if record.value is not None:
-        return None
-    text = env.read(record.headers).get(env.VALUE_OMITTED)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
 class Originals:
     """Reads source records by their coordinates, with one consumer for the whole run."""
 
@@ -47,7 +36,7 @@ class Originals:
         """The record with the key, value and headers of its source event, or ``None``
         when the source no longer holds it (retention) or holds another record there
         (a value of another length)."""
-        size = omitted_bytes(record)
+        size = record.value_omitted
         topic, partition, offset = (
             record.source_topic,
             record.source_partition,

@@ -50,6 +50,9 @@ class DeadLetter:
     source_timestamp_ms: int | None
     replay_count: int
     replay_id: str | None
+    # The length of the value the enforcer left out (dce.value.omitted): the
+    # dead-letter topic could not take it. None when the record has its value.
+    value_omitted: int | None = None
 
     @classmethod
     def of(
@@ -82,6 +85,7 @@ class DeadLetter:
             source_timestamp_ms=_int(found.get(env.SOURCE_TIMESTAMP)),
             replay_count=replay_count(found.get(env.REPLAY_COUNT)),
             replay_id=found.get(env.REPLAY_ID) or None,
+            value_omitted=_int(found.get(env.VALUE_OMITTED)) if value is None else None,
         )
 
     @property

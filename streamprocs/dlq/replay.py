@@ -276,7 +276,7 @@ class Replayer:
     def _handle(self, record: DeadLetter) -> bool:
         """Judge one record and produce what it calls for; False if stopped first."""
         opts = self.options
-        if record.value is None and opts.filters.matches(record):
+        if record.value_omitted is not None and opts.filters.matches(record):
             # Sent without its value (too large for the dead-letter topic): judged and
             # replayed as the event its source topic still holds, if it does.
             completed = self._originals.complete(record)

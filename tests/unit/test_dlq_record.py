@@ -79,3 +79,14 @@ def test_original_headers_drop_every_dce_header_and_keep_order_and_duplicates() 
     r = DeadLetter.of("x", 0, 0, None, b"", headers, 5)
     assert r.original_headers() == [("b", b"1"), ("a", None), ("b", b"2"), ("dce-sample-seq", b"9")]
     assert r.replay_count == 1
+
+
+def test_value_omitted_is_read_only_from_a_record_without_a_value() -> None:
+    """dce.value.omitted says the enforcer left the value out; a record that has a value, or
+    a mark that is not a number, is not taken for one."""
+    marked = [(env.VALUE_OMITTED, b"20001")]
+    assert DeadLetter.of("d", 0, 0, None, None, marked, 5).value_omitted == 20001
+    assert DeadLetter.of("d", 0, 0, None, b"{}", marked, 5).value_omitted is None
+    garbled = [(env.VALUE_OMITTED, b"lots")]
+    assert DeadLetter.of("d", 0, 0, None, None, garbled, 5).value_omitted is None
+    assert DeadLetter.of("d", 0, 0, None, None, [], 5).value_omitted is None
